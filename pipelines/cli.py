@@ -1,0 +1,193 @@
+"""The ``reab`` command line. Each verb calls the same library code as the Dagster assets.
+
+Exit codes: 0 success; 1 the work ran but something needs attention (a file
+rejected whole, a failed check); 2 the command itself was wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pipelines.warehouse import default_db_path, default_landing_path
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help=f"DuckDB warehouse file (default: $REAB_DB or {default_db_path()})",
+    )
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from data_contracts.demo import write_demo_extracts
+
+    if args.scale <= 0:
+        raise SystemExit("reab demo-data: --scale must be positive")
+    files = write_demo_extracts(
+        args.out, seed=args.seed, scale=args.scale, file_format=args.format, progress=_say
+    )
+    _say(f"wrote {len(files)} extract files to {args.out}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from pipelines.ingest import extract_files, ingest_paths
+    from pipelines.warehouse import connect
+
+    missing = [str(p) for p in args.paths if not Path(p).exists()]
+    if missing:
+        _say(f"reab ingest: no such file or folder: {', '.join(missing)}")
+        return 2
+    if not extract_files(args.paths):
+        _say("reab ingest: no extract files (.csv, .parquet) found in the given paths")
+        return 2
+    with connect(args.db) as con:
+        outcomes = ingest_paths(con, args.paths, progress=_say)
+    rejected = [o for o in outcomes if o.rejected]
+    new = [o for o in outcomes if o.status != "already_ingested"]
+    _say(
+        f"\n{len(outcomes)} files: {len(new) - len(rejected)} ingested, {len(rejected)} rejected, "
+        f"{len(outcomes) - len(new)} already ingested; "
+        f"{sum(o.rows_accepted for o in outcomes)} rows accepted, "
+        f"{sum(o.rows_quarantined for o in outcomes)} quarantined "
+        f"(warehouse: {args.db or default_db_path()})"
+    )
+    return 1 if rejected else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipelines.ingest import row_accounting_problems
+    from pipelines.warehouse import connect
+
+    try:
+        with connect(args.db, read_only=True) as con:
+            files = con.execute(
+                "SELECT status, count(*), sum(rows_read), sum(rows_accepted), "
+                "sum(rows_quarantined) FROM ingested_files GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+            persons, dossiers = con.execute(
+                "SELECT count(*), count(DISTINCT dossier_id) FROM dossier_persons"
+            ).fetchone()
+            reasons = con.execute(
+                "SELECT reason, count(*) AS n FROM quarantine GROUP BY 1 ORDER BY n DESC LIMIT 8"
+            ).fetchall()
+            problems = row_accounting_problems(con)
+    except FileNotFoundError as exc:
+        _say(str(exc))
+        return 2
+    _say(f"warehouse {args.db or default_db_path()}")
+    for status, count, read, accepted, quarantined in files:
+        _say(f"  {count:5d} files {status}: {read} rows read, {accepted} accepted, "
+             f"{quarantined} quarantined")
+    _say(f"  dossier_persons: {persons} persons in {dossiers} dossiers")
+    for reason, count in reasons:
+        _say(f"  quarantine {count:6d} × {reason[:110]}")
+    _say("  row accounting: " + ("OK" if not problems else "; ".join(problems)))
+    return 1 if problems else 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipelines.ingest import extract_files
+
+    landing = args.landing or default_landing_path()
+    db = (args.db or default_db_path()).resolve()
+    if not (landing.exists() and extract_files([landing])):
+        from data_contracts.demo import write_demo_extracts
+
+        _say(f"landing folder {landing} has no extracts: writing the demo extracts (seed 0)")
+        write_demo_extracts(landing, seed=0, scale=1.0, progress=_say)
+    import dagster as dg
+
+    from pipelines.definitions import defs
+    from pipelines.defs.jobs import MAIN_JOB
+
+    _say(f"running {MAIN_JOB} on {landing} → {db}")
+    instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
+    result = defs.get_job_def(MAIN_JOB).execute_in_process(
+        run_config={
+            "resources": {"warehouse": {"config": {"database": str(db)}}},
+            "ops": {"ingest_extracts": {"config": {"paths": [str(landing)]}}},
+        },
+        instance=instance,
+        raise_on_error=False,
+    )
+    failed_checks = []
+    for evaluation in result.get_asset_check_evaluations():
+        mark = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
+        _say(f"  check {evaluation.asset_key.to_user_string()}.{evaluation.check_name}: {mark}")
+        if not evaluation.passed and evaluation.severity.value == "ERROR":
+            failed_checks.append(evaluation.check_name)
+    if not result.success:
+        _say(f"{MAIN_JOB} failed; see the log above")
+        return 1
+    _say(f"{MAIN_JOB} succeeded" + (f"; failed checks: {failed_checks}" if failed_checks else ""))
+    return 1 if failed_checks else 0
+
+
+def _has_dagster_home() -> bool:
+    import os
+
+    return bool(os.environ.get("DAGSTER_HOME"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reab", description="Budget and monitoring pipeline for voluntary returns (REAB)."
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    demo = verbs.add_parser("demo-data", help="write synthetic anonymised monthly extracts")
+    demo.add_argument("--out", type=Path, required=True, help="folder to write the extracts to")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--scale", type=float, default=1.0, help="volume multiplier (default 1)")
+    demo.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    demo.set_defaults(func=cmd_demo_data)
+
+    ingest = verbs.add_parser("ingest", help="ingest extract files or folders into the warehouse")
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    _db_argument(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    status = verbs.add_parser("status", help="what the warehouse holds, and whether it adds up")
+    _db_argument(status)
+    status.set_defaults(func=cmd_status)
+
+    run = verbs.add_parser("run", help="run the main Dagster job end to end")
+    _db_argument(run)
+    run.add_argument(
+        "--landing",
+        type=Path,
+        default=None,
+        help=f"folder of extracts (default: $REAB_LANDING or {default_landing_path()}); "
+        "an empty one is filled with the demo extracts",
+    )
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import duckdb
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+    except duckdb.IOException as exc:
+        _say(f"reab {args.verb}: cannot open the warehouse: {exc}")
+        if "lock" in str(exc).lower():
+            _say("another process is writing to it; wait for it to finish and try again")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""The Dagster code location: every module in ``pipelines/defs`` plus shared resources.
+
+Jobs run in process, one step at a time: DuckDB allows one writer per file, and
+every asset here writes to the same warehouse file.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines import defs as defs_package
+from pipelines.defs.resources import default_warehouse
+
+defs = dg.load_definitions_from_package_module(
+    defs_package,
+    resources={"warehouse": default_warehouse()},
+    executor=dg.in_process_executor,
+)

@@ -1,0 +1,108 @@
+"""The DuckDB warehouse: where it lives, its tables, and how to open it.
+
+One file by default (``data/reab.duckdb`` under the working directory, or
+``$REAB_DB``). DuckDB allows one writer per file: the writing verbs and assets open
+it one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from data_contracts.row_checks import MONEY_DTYPE
+from data_contracts.row_model import Kind, field_specs
+
+DEFAULT_DB = Path("data") / "reab.duckdb"
+DEFAULT_LANDING = Path("data") / "landing"
+
+SQL_TYPES = {
+    Kind.TEXT: "VARCHAR",
+    Kind.CHOICE: "VARCHAR",
+    Kind.COUNTRY: "VARCHAR",
+    Kind.WHOLE_NUMBER: "SMALLINT",
+    Kind.DATE: "DATE",
+    Kind.BOOL: "BOOLEAN",
+    Kind.FLAG: "BOOLEAN",
+    Kind.MONEY: f"DECIMAL({MONEY_DTYPE.precision}, {MONEY_DTYPE.scale})",
+}
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("REAB_DB") or DEFAULT_DB)
+
+
+def default_landing_path() -> Path:
+    return Path(os.environ.get("REAB_LANDING") or DEFAULT_LANDING)
+
+
+def _person_columns_sql() -> str:
+    return ",\n    ".join(f"{spec.name} {SQL_TYPES[spec.kind]}" for spec in field_specs())
+
+
+SCHEMA = f"""
+CREATE SEQUENCE IF NOT EXISTS ingested_files_seq START 1;
+CREATE TABLE IF NOT EXISTS ingested_files (
+    file_id INTEGER PRIMARY KEY DEFAULT nextval('ingested_files_seq'),
+    file_name VARCHAR NOT NULL,
+    content_hash VARCHAR NOT NULL UNIQUE,
+    file_format VARCHAR,
+    dialect VARCHAR,
+    rows_read BIGINT NOT NULL,
+    rows_accepted BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL,
+    rows_new BIGINT NOT NULL,
+    rows_superseding BIGINT NOT NULL,
+    status VARCHAR NOT NULL,
+    message VARCHAR,
+    dataset_validation VARCHAR,
+    ingested_at TIMESTAMP NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS dossier_persons (
+    {_person_columns_sql()},
+    file_id INTEGER NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS quarantine (
+    file_id INTEGER NOT NULL,
+    source_file VARCHAR NOT NULL,
+    source_row BIGINT NOT NULL,
+    reason VARCHAR NOT NULL,
+    raw_values VARCHAR
+);
+"""
+
+TABLE_DOCS = {
+    "ingested_files": "one row per extract file seen: counts, status, message, GX outcome",
+    "dossier_persons": "latest valid version of every (dossier_id, person_id)",
+    "quarantine": "every rejected row: source file and record, reason, raw values",
+}
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+@contextmanager
+def connect(db_path: str | Path | None = None, *, read_only: bool = False):
+    """Open the warehouse (creating its folder and tables when writing)."""
+    path = Path(db_path) if db_path else default_db_path()
+    if read_only and not path.exists():
+        raise FileNotFoundError(f"no warehouse at {path}; run `reab ingest` first")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        if not read_only:
+            ensure_schema(con)
+        yield con
+    finally:
+        con.close()
+
+
+def query_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pl.DataFrame:
+    return con.execute(sql, params or []).pl()

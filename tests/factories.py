@@ -1,0 +1,69 @@
+"""Valid extract rows as raw text, and writers for the dialects real exports use."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import polars as pl
+
+from data_contracts.row_model import COLUMNS
+
+
+def person(**cells: str) -> dict[str, str]:
+    """A valid principal: a Georgian adult in irregular stay who departed."""
+    row = {column: "" for column in COLUMNS}
+    row.update(
+        dossier_id="D0001",
+        person_id="P0001",
+        role="principal",
+        age_at_registration="34",
+        sex="M",
+        nationality="GEO",
+        return_country="GEO",
+        registration_date="2025-03-10",
+        departure_date="2025-04-02",
+        dossier_status="departed",
+        residence_status="irregular",
+        paid_return_premium_eur="50.00",
+        ticket_cost_eur="180.50",
+    )
+    row.update(cells)
+    return row
+
+
+def household(dossier: str = "D0001", first_person: int = 1, **shared: str) -> list[dict]:
+    """Principal (applicant, first application at the CGVS), partner, child on the annex."""
+    ids = [f"P{first_person + i:04d}" for i in range(3)]
+    common = dict(
+        dossier_id=dossier,
+        nationality="SYR",
+        return_country="SYR",
+        registration_date="2026-02-10",
+        departure_date="2026-03-01",
+        residence_status="applicant",
+    )
+    common.update(shared)
+    applicant = dict(application_type="first", procedure_phase="cgvs_pending")
+    return [
+        person(person_id=ids[0], role="principal", **applicant, **common),
+        person(person_id=ids[1], role="partner", sex="F", age_at_registration="31",
+               **applicant, **common),
+        person(person_id=ids[2], role="child", annex_parent_id=ids[0], age_at_registration="6",
+               sex="F", **common),
+    ]
+
+
+def csv_text(rows: list[dict], delimiter: str = ",", columns=COLUMNS) -> str:
+    buffer = io.StringIO()
+    frame = pl.DataFrame([{c: r.get(c, "") for c in columns} for r in rows],
+                         schema={c: pl.String for c in columns})
+    frame.write_csv(buffer, separator=delimiter)
+    return buffer.getvalue()
+
+
+def write_csv(path: Path, rows: list[dict], *, delimiter: str = ",", encoding: str = "utf-8",
+              bom: bool = False, columns=COLUMNS) -> Path:
+    data = csv_text(rows, delimiter, columns).encode(encoding)
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+    return path
