@@ -60,12 +60,29 @@ def setup() -> None:
         else:
             run(base_python(), "-m", "venv", "--clear", VENV)
     python = BIN / "python"
-    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-        f"uv=={UV_VERSION}")
+    run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        f"uv=={UV_VERSION}",
+    )
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never", VIRTUAL_ENV=str(VENV))
     run(BIN / "uv", "pip", "sync", "--require-hashes", "--python", python, LOCK, env=env)
-    run(BIN / "uv", "pip", "install", "--no-deps", "--no-build-isolation", "--python", python,
-        "-e", ROOT, env=env)
+    run(
+        BIN / "uv",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-build-isolation",
+        "--python",
+        python,
+        "-e",
+        ROOT,
+        env=env,
+    )
     STAMP.write_text(wanted)
     say("environment ready")
 
@@ -76,8 +93,17 @@ def lock() -> None:
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
     uv = [BIN / "uv"]
     run(*uv, "lock", "--python", BIN / "python", env=env)
-    run(*uv, "export", "--frozen", "--all-groups", "--no-emit-project", "--no-header",
-        "--output-file", LOCK, env=env)
+    run(
+        *uv,
+        "export",
+        "--frozen",
+        "--all-groups",
+        "--no-emit-project",
+        "--no-header",
+        "--output-file",
+        LOCK,
+        env=env,
+    )
 
 
 def main(argv: list[str]) -> int:

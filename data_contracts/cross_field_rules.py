@@ -52,8 +52,9 @@ CROSS_FIELD_RULES: tuple[CrossFieldRule, ...] = (
         "decision-before-registration",
         "`decision_notified_on` is after `registration_date`",
         (pl.col("decision_notified_on") > pl.col("registration_date")).fill_null(False),
-        lambda r: r.decision_notified_on is not None
-        and r.decision_notified_on > r.registration_date,
+        lambda r: (
+            r.decision_notified_on is not None and r.decision_notified_on > r.registration_date
+        ),
     ),
     CrossFieldRule(
         "departed-needs-departure-date",

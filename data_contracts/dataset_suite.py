@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from data_contracts.countries import country_codes
-from data_contracts.row_model import COLUMNS, FieldSpec, Kind, field_specs
+from data_contracts.row_model import COLUMNS, Kind, field_specs
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -82,7 +82,9 @@ class DatasetValidation:
             return f"all {len(self.outcomes)} expectations met"
         lines = []
         for outcome in failures:
-            sample = f" (e.g. {', '.join(map(_sample_text, outcome.sample))})" if outcome.sample else ""
+            sample = (
+                f" (e.g. {', '.join(map(_sample_text, outcome.sample))})" if outcome.sample else ""
+            )
             lines.append(
                 f"{outcome.description}: {outcome.unexpected_count} unexpected"
                 f" [{outcome.expectation}]{sample}"
@@ -118,7 +120,6 @@ def _expectations() -> list:
 
     ex = gx.expectations
     specs = field_specs()
-    by_name: dict[str, FieldSpec] = {spec.name: spec for spec in specs}
 
     def meta(column: str | None, sample: str = _VALUES) -> dict:
         return {"reab_column": column, "reab_sample": sample}
@@ -248,7 +249,6 @@ def _expectations() -> list:
     return found
 
 
-# sanity: the money and age expectations rely on the contract carrying these bounds
 _MONEY_COLUMNS = tuple(spec.name for spec in field_specs() if spec.kind is Kind.MONEY)
 
 
@@ -430,7 +430,9 @@ def _outcome(gx_result, keys: pl.DataFrame) -> ExpectationOutcome:
         sample = [str(exception.get("exception_message"))]
     else:
         unexpected_count = int(result.get("unexpected_count") or 0)
-        sample = [] if gx_result.success else _sample(result, meta.get("reab_sample", _VALUES), keys)
+        sample = (
+            [] if gx_result.success else _sample(result, meta.get("reab_sample", _VALUES), keys)
+        )
     return ExpectationOutcome(
         expectation=config.type,
         column=meta.get("reab_column"),

@@ -58,14 +58,18 @@ def _typed(spec: FieldSpec, decimal_comma: bool) -> pl.Expr:
             return text
         case Kind.CHOICE:
             mapping = {choice.lower(): choice for choice in spec.choices}
-            return text.str.to_lowercase().replace_strict(mapping, default=None, return_dtype=pl.String)
+            return text.str.to_lowercase().replace_strict(
+                mapping, default=None, return_dtype=pl.String
+            )
         case Kind.COUNTRY:
             upper = text.str.to_uppercase()
             return pl.when(upper.is_in(sorted(country_codes()))).then(upper)
         case Kind.WHOLE_NUMBER:
-            return pl.when(text.str.contains(f"^{values.WHOLE_NUMBER.pattern}$")).then(
-                text.cast(pl.Int32, strict=False)
-            ).cast(pl.Int16, strict=False)
+            return (
+                pl.when(text.str.contains(f"^{values.WHOLE_NUMBER.pattern}$"))
+                .then(text.cast(pl.Int32, strict=False))
+                .cast(pl.Int16, strict=False)
+            )
         case Kind.DATE:
             return _parse_date(text)
         case Kind.BOOL | Kind.FLAG:
@@ -94,9 +98,7 @@ def _problem(spec: FieldSpec, typed: pl.Expr) -> pl.Expr:
     unparsed = text.is_not_null() & typed.is_null()
     problems = []
     if spec.required:
-        problems.append(
-            pl.when(text.is_null()).then(pl.lit(f"{spec.name}: empty but required"))
-        )
+        problems.append(pl.when(text.is_null()).then(pl.lit(f"{spec.name}: empty but required")))
     match spec.kind:
         case Kind.CHOICE:
             expected = f"is not one of {', '.join(spec.choices)}"
@@ -184,16 +186,16 @@ def check_dossiers(rows: pl.DataFrame, known: pl.DataFrame | None = None) -> pl.
         (pl.col("role") == "principal").sum().alias("principals")
     )
     persons = merged.select(
-        pl.col("dossier_id"), pl.col("person_id").alias("annex_parent_id"), pl.lit(True).alias("found")
+        pl.col("dossier_id"),
+        pl.col("person_id").alias("annex_parent_id"),
+        pl.lit(True).alias("found"),
     )
     judged = (
         frame.join(principals, on="dossier_id", how="left")
         .join(persons, on=["dossier_id", "annex_parent_id"], how="left")
         .sort("__i")
     )
-    duplicate = pl.format(
-        "(dossier_id, person_id) appears {} times in this file", pl.col("copies")
-    )
+    duplicate = pl.format("(dossier_id, person_id) appears {} times in this file", pl.col("copies"))
     principal = pl.format(
         "dossier has {} principals (exactly one required)", pl.col("principals").fill_null(0)
     )

@@ -65,7 +65,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.ingest import row_accounting_problems
-    from pipelines.warehouse import connect
+    from pipelines.warehouse import connect, fetch_one
 
     try:
         with connect(args.db, read_only=True) as con:
@@ -73,9 +73,9 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "SELECT status, count(*), sum(rows_read), sum(rows_accepted), "
                 "sum(rows_quarantined) FROM ingested_files GROUP BY 1 ORDER BY 1"
             ).fetchall()
-            persons, dossiers = con.execute(
-                "SELECT count(*), count(DISTINCT dossier_id) FROM dossier_persons"
-            ).fetchone()
+            persons, dossiers = fetch_one(
+                con, "SELECT count(*), count(DISTINCT dossier_id) FROM dossier_persons"
+            )
             reasons = con.execute(
                 "SELECT reason, count(*) AS n FROM quarantine GROUP BY 1 ORDER BY n DESC LIMIT 8"
             ).fetchall()
@@ -85,8 +85,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 2
     _say(f"warehouse {args.db or default_db_path()}")
     for status, count, read, accepted, quarantined in files:
-        _say(f"  {count:5d} files {status}: {read} rows read, {accepted} accepted, "
-             f"{quarantined} quarantined")
+        _say(
+            f"  {count:5d} files {status}: {read} rows read, {accepted} accepted, "
+            f"{quarantined} quarantined"
+        )
     _say(f"  dossier_persons: {persons} persons in {dossiers} dossiers")
     for reason, count in reasons:
         _say(f"  quarantine {count:6d} × {reason[:110]}")

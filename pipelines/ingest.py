@@ -25,6 +25,7 @@ from data_contracts.errors import ExtractError
 from data_contracts.readers import SOURCE_ROW, RawExtract, content_hash, read_extract
 from data_contracts.row_checks import REASON, check_dossiers, check_rows
 from data_contracts.row_model import COLUMNS
+from pipelines.warehouse import fetch_one, query_frame, scalar
 
 EXTRACT_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
 KEY = ("dossier_id", "person_id")
@@ -75,7 +76,8 @@ def extract_files(paths: Iterable[str | Path]) -> list[Path]:
                 sorted(
                     p
                     for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in EXTRACT_SUFFIXES
+                    if p.is_file()
+                    and p.suffix.lower() in EXTRACT_SUFFIXES
                     and not p.name.startswith(".")
                 )
             )
@@ -111,9 +113,7 @@ def ingest_file(
     except OSError as exc:
         return FileOutcome(path.name, "rejected", message=f"cannot open the file: {exc.strerror}")
     digest = content_hash(data)
-    seen = con.execute(
-        "SELECT file_id FROM ingested_files WHERE content_hash = ?", [digest]
-    ).fetchone()
+    seen = fetch_one(con, "SELECT file_id FROM ingested_files WHERE content_hash = ?", [digest])
     if seen:
         return FileOutcome(path.name, "already_ingested", file_id=seen[0])
     del data  # the reader reads the file again; keep memory to one copy
@@ -136,10 +136,11 @@ def _judge(con: duckdb.DuckDBPyConnection, raw: RawExtract) -> tuple[pl.DataFram
     checked = check_rows(raw.frame, decimal_comma=raw.decimal_comma)
     valid = checked.filter(pl.col(REASON).is_null())
     con.register("incoming_dossiers", valid.select("dossier_id").unique())
-    known = con.execute(
+    known = query_frame(
+        con,
         "SELECT p.dossier_id, p.person_id, p.role FROM dossier_persons p "
-        "SEMI JOIN incoming_dossiers i USING (dossier_id)"
-    ).pl()
+        "SEMI JOIN incoming_dossiers i USING (dossier_id)",
+    )
     con.unregister("incoming_dossiers")
     valid = valid.with_columns(check_dossiers(valid, known).alias(REASON))
     rejected_rows = pl.concat(
@@ -193,12 +194,14 @@ def _write(
     con.register("quarantined_rows", quarantined)
     con.begin()
     try:
-        outcome.rows_superseding = con.execute(
+        outcome.rows_superseding = scalar(
+            con,
             "SELECT count(*) FROM dossier_persons p "
-            "SEMI JOIN accepted_rows a USING (dossier_id, person_id)"
-        ).fetchone()[0]
+            "SEMI JOIN accepted_rows a USING (dossier_id, person_id)",
+        )
         outcome.rows_new = outcome.rows_accepted - outcome.rows_superseding
-        outcome.file_id = con.execute(
+        outcome.file_id = scalar(
+            con,
             """INSERT INTO ingested_files (file_name, content_hash, file_format, dialect,
                    rows_read, rows_accepted, rows_quarantined, rows_new, rows_superseding,
                    status, message, dataset_validation)
@@ -217,7 +220,7 @@ def _write(
                 outcome.message or None,
                 validation,
             ],
-        ).fetchone()[0]
+        )
         con.execute(
             "INSERT INTO quarantine SELECT ?, ?, source_row, reason, raw_values "
             "FROM quarantined_rows",
@@ -245,12 +248,13 @@ def _write(
 
 def _record_rejected(con: duckdb.DuckDBPyConnection, outcome: FileOutcome, digest: str) -> None:
     """A file rejected whole leaves one line in ``ingested_files`` and nothing else."""
-    outcome.file_id = con.execute(
+    outcome.file_id = scalar(
+        con,
         """INSERT INTO ingested_files (file_name, content_hash, rows_read, rows_accepted,
                rows_quarantined, rows_new, rows_superseding, status, message)
            VALUES (?, ?, 0, 0, 0, 0, 0, 'rejected', ?) RETURNING file_id""",
         [outcome.file_name, digest, outcome.message],
-    ).fetchone()[0]
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -277,18 +281,20 @@ def row_accounting_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
         "WHERE rows_accepted <> rows_new + rows_superseding"
     ).fetchall():
         problems.append(f"{file_name}: {acc} accepted ≠ {new} new + {sup} superseding")
-    new_total, persons = con.execute(
+    new_total, persons = fetch_one(
+        con,
         "SELECT (SELECT coalesce(sum(rows_new), 0) FROM ingested_files), "
-        "(SELECT count(*) FROM dossier_persons)"
-    ).fetchone()
+        "(SELECT count(*) FROM dossier_persons)",
+    )
     if new_total != persons:
         problems.append(
             f"dossier_persons holds {persons} rows but the files brought {new_total} new keys"
         )
-    duplicates = con.execute(
+    duplicates = scalar(
+        con,
         "SELECT count(*) FROM (SELECT 1 FROM dossier_persons "
-        "GROUP BY dossier_id, person_id HAVING count(*) > 1)"
-    ).fetchone()[0]
+        "GROUP BY dossier_id, person_id HAVING count(*) > 1)",
+    )
     if duplicates:
         problems.append(f"{duplicates} (dossier_id, person_id) pairs stored more than once")
     return problems

@@ -104,5 +104,21 @@ def connect(db_path: str | Path | None = None, *, read_only: bool = False):
         con.close()
 
 
+def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> tuple | None:
+    """First row of a query, with the result consumed.
+
+    duckdb 2.0 leaves a result open after ``fetchone()`` and refuses further work on
+    the connection until it is drained, so single-row reads go through here.
+    """
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
+    row = fetch_one(con, sql, params)
+    return row[0] if row else None
+
+
 def query_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pl.DataFrame:
-    return con.execute(sql, params or []).pl()
+    """A query's result as polars (duckdb 2.0 has ``.pl()`` on relations only)."""
+    return con.sql(sql, params=params).pl()

@@ -47,23 +47,43 @@ def household(dossier: str = "D0001", first_person: int = 1, **shared: str) -> l
     applicant = dict(application_type="first", procedure_phase="cgvs_pending")
     return [
         person(person_id=ids[0], role="principal", **applicant, **common),
-        person(person_id=ids[1], role="partner", sex="F", age_at_registration="31",
-               **applicant, **common),
-        person(person_id=ids[2], role="child", annex_parent_id=ids[0], age_at_registration="6",
-               sex="F", **common),
+        person(
+            person_id=ids[1],
+            role="partner",
+            sex="F",
+            age_at_registration="31",
+            **applicant,
+            **common,
+        ),
+        person(
+            person_id=ids[2],
+            role="child",
+            annex_parent_id=ids[0],
+            age_at_registration="6",
+            sex="F",
+            **common,
+        ),
     ]
 
 
 def csv_text(rows: list[dict], delimiter: str = ",", columns=COLUMNS) -> str:
     buffer = io.StringIO()
-    frame = pl.DataFrame([{c: r.get(c, "") for c in columns} for r in rows],
-                         schema={c: pl.String for c in columns})
+    frame = pl.DataFrame(
+        [{c: r.get(c, "") for c in columns} for r in rows], schema={c: pl.String for c in columns}
+    )
     frame.write_csv(buffer, separator=delimiter)
     return buffer.getvalue()
 
 
-def write_csv(path: Path, rows: list[dict], *, delimiter: str = ",", encoding: str = "utf-8",
-              bom: bool = False, columns=COLUMNS) -> Path:
+def write_csv(
+    path: Path,
+    rows: list[dict],
+    *,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    bom: bool = False,
+    columns=COLUMNS,
+) -> Path:
     data = csv_text(rows, delimiter, columns).encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path

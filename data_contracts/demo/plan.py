@@ -74,19 +74,19 @@ def weekdays_of_month(m: int) -> np.ndarray:
 # order survives sampling noise at scale 1).
 MAIN_PLAN = """
 iso3 res fam    reg      2019 2020 2021 2022 2023 2024 2025 2026
-BRA  L1  mixed  latam     245  115  250  430  600  965  945  330
-GEO  EE  family caucasus  265  105   90  140  175  220  125  100
-COL  L2  mixed  latam     200  165   80   70   90   90  185  200
+BRA  L1  mixed  latam     245  115  258  430  600  965  945  330
+GEO  EE  family caucasus  265  105   90  140  175  230  125  100
+COL  L2  mixed  latam     200  165   80   70   90   90  165  200
 PER  L1  mixed  latam     160   60   35   50   60   55   80   90
-SLV  L2  mixed  latam     148  200  214  175  190  130   90  100
+SLV  L2  mixed  latam     148  200  206  175  190  130   90  100
 VEN  L2  mixed  latam     125   80   50   60   70   65   85  110
 RUS  EE  family caucasus  112   50   40   75   70   45   45   45
 AFG  AS  family asia      100   70   40   60   70   60   60   65
-UKR  EE  family europe     80   70  231  245  100   80   65   50
+UKR  EE  family europe     80   70  232  240  100   80   65   50
 MDA  EE  family europe     70   60  120  200  340  340  295  120
-MNG  EE  family asia       70   90  166  265  250  180   40  110
+MNG  EE  family asia       70   90  166  270  250  175   40  110
 BLR  EE  family europe     30  140   45   50   40   30   25   45
-TUR  AS  mixed  caucasus   50   40   40   70   80  200  165  130
+TUR  AS  mixed  caucasus   50   40   40   70   80  200  155  130
 SYR  AS  family mena        5    3    3    4    5    6  219  300
 ALB  EE  family balkans    60   50   30   50   50   50   50   45
 ARM  EE  family caucasus   60   40   40   60   60   55   50   45
@@ -118,39 +118,37 @@ TAIL = """
 NGA africa 3  GIN africa 3  CMR africa 3  COD africa 3  SEN africa 2  MAR mena 4
 DZA mena 3  TUN mena 2  EGY mena 2  ERI africa 2  ETH africa 2  SOM africa 2
 SDN africa 1  GHA africa 2  CIV africa 2  MLI africa 1  BFA africa 1  NER africa 1
-TGO africa 1  BEN africa 1  AGO africa 1  RWA africa 1  BDI africa 1  UGA africa 1
-KEN africa 1  MRT africa 1  GMB africa 1  SLE africa 1  LBR africa 1  COG africa 1
-GAB africa 1  CPV africa 1  TCD africa 1  ZAF africa 1  GNB africa 1  LBN mena 2
-PSE mena 2  YEM mena 1  LBY mena 1  KWT mena 1  ISR mena 1  IND asia 3  BGD asia 1
-LKA asia 1  CHN asia 2  VNM asia 2  PHL asia 2  IDN asia 1  THA asia 1  KAZ asia 2
-UZB asia 2  KGZ asia 1  TJK asia 1  MMR asia 1  KHM asia 1  MYS asia 1  TKM asia 1
-NPL asia 2  POL europe 1  LTU europe 1  MEX latam 2  ARG latam 1  CHL latam 2
-URY latam 1  PRY latam 2  CRI latam 1  PAN latam 1  GTM latam 2  DOM latam 2
-CUB latam 2  HTI latam 1  JAM latam 1
+TGO africa 1  BEN africa 1  AGO africa 1  RWA africa 1  UGA africa 1  KEN africa 1
+MRT africa 1  GMB africa 1  COG africa 1  CPV africa 1  ZAF africa 1  LBN mena 2
+PSE mena 2  YEM mena 1  LBY mena 1  ISR mena 1  IND asia 3  BGD asia 1
+LKA asia 1  CHN asia 2  VNM asia 2  PHL asia 2  IDN asia 1  THA asia 1
+KAZ asia 2  UZB asia 2  KGZ asia 1  TJK asia 1  MYS asia 1  NPL asia 2
+POL europe 1  LTU europe 1  MEX latam 2  ARG latam 1  CHL latam 2  URY latam 1
+PRY latam 2  CRI latam 1  PAN latam 1  GTM latam 2  DOM latam 2  CUB latam 2
 """
 
 # Published departed persons per year (2026: plausible January-October figure).
-YEAR_TOTALS = (2426, 1847, 1965, 2673, 2952, 3267, 3122, 2550)
+YEAR_TOTALS = (2426, 1847, 1965, 2673, 2952, 3267, 3122, 2480)
 
 # Residence-status mixes: applicant, end_of_procedure, irregular, other.
 RESIDENCE_MIXES = {
     "L1": (0.06, 0.06, 0.86, 0.02),  # Brazil-like: hardly ever applies for protection
     "L2": (0.34, 0.28, 0.36, 0.02),  # Latin America with many asylum applications
-    "AS": (0.52, 0.34, 0.11, 0.03),  # asylum countries
-    "EE": (0.33, 0.33, 0.31, 0.03),  # Eastern Europe, Caucasus, Balkans, Mongolia
-    "TL": (0.31, 0.33, 0.33, 0.03),  # the long tail
+    "AS": (0.50, 0.38, 0.09, 0.03),  # asylum countries
+    "EE": (0.32, 0.37, 0.28, 0.03),  # Eastern Europe, Caucasus, Balkans, Mongolia
+    "TL": (0.30, 0.37, 0.30, 0.03),  # the long tail
     "EU": (0.00, 0.00, 0.25, 0.75),  # EU nationals: free movement, mostly "other"
 }
 # A per-registration-year tilt on the irregular weight (public-facts profiles).
-IRREGULAR_TILT = {2019: 1.0, 2020: 1.0, 2021: 1.0, 2022: 1.0, 2023: 1.3, 2024: 1.1, 2025: 1.0}
+IRREGULAR_TILT = {2019: 1.3, 2020: 1.3, 2021: 1.3, 2022: 1.4, 2023: 1.6, 2024: 1.2, 2025: 1.0}
 
 # Dossier types: single adult, unaccompanied minor, couple, two-parent family,
 # single-parent family, principal with other adult(s).
 DOSSIER_TYPES = ("single", "uam", "couple", "family2", "family1", "with_adults")
 FAMILY_MIXES = {
-    "single": (0.655, 0.005, 0.08, 0.13, 0.08, 0.05),
-    "mixed": (0.585, 0.005, 0.08, 0.19, 0.095, 0.045),
-    "family": (0.465, 0.004, 0.08, 0.29, 0.116, 0.045),
+    "single": (0.69, 0.005, 0.08, 0.11, 0.065, 0.05),
+    "mixed": (0.625, 0.005, 0.08, 0.165, 0.08, 0.045),
+    "family": (0.515, 0.004, 0.08, 0.26, 0.096, 0.045),
 }
 CHILDREN_PMF = (0.30, 0.33, 0.20, 0.11, 0.06)  # 1..5 children in a family dossier
 FAMILY2_GRANDPARENT = 0.08  # a two-parent family with an other_adult as well
@@ -173,9 +171,9 @@ REINTEGRATION_UPTAKE = {
     2020: 0.72,
     2021: 0.86,
     2022: 0.93,
-    2023: 0.86,
-    2024: 0.92,
-    2025: 0.97,
+    2023: 0.82,
+    2024: 0.88,
+    2025: 0.92,
     2026: 0.95,
 }
 
@@ -239,7 +237,10 @@ def _parse_plan():
         rows.append([float(v) for v in values])
     main = np.array(rows)
     tail_items = TAIL.split()
-    tail = [(tail_items[i], tail_items[i + 1], float(tail_items[i + 2])) for i in range(0, len(tail_items), 3)]
+    tail = [
+        (tail_items[i], tail_items[i + 1], float(tail_items[i + 2]))
+        for i in range(0, len(tail_items), 3)
+    ]
     weights = np.array([w for _, _, w in tail])
     remainder = np.array(YEAR_TOTALS, dtype=float) - main.sum(axis=0)
     if (remainder <= 0).any():
@@ -259,7 +260,9 @@ def _lag_pmf() -> tuple[np.ndarray, np.ndarray]:
 
     def cdf(x):
         x = np.clip(x, a, b)
-        return np.where(x <= c, (x - a) ** 2 / ((b - a) * (c - a)), 1 - (b - x) ** 2 / ((b - a) * (b - c)))
+        return np.where(
+            x <= c, (x - a) ** 2 / ((b - a) * (c - a)), 1 - (b - x) ** 2 / ((b - a) * (b - c))
+        )
 
     k = np.arange(a, b)
     return k, cdf(k + 1.0) - cdf(k.astype(float))
@@ -302,7 +305,9 @@ def _shapes(iso3: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     shape[_m("2025-11"), bra] *= 1.3
     segment[_m("2025-12"), bra] = YEARS.index(2026)
     # Syria: returns jump after the fall of the regime in December 2024.
-    segment[_m("2024-12"), iso3.index("SYR")] = YEARS.index(2025)
+    syr = iso3.index("SYR")
+    segment[_m("2024-12"), syr] = YEARS.index(2025)
+    shape[_m("2024-12"), syr] *= 0.5  # from the second half of December
     return shape, segment
 
 

@@ -3,7 +3,6 @@
 Thin wrappers over ``pipelines.ingest``; the checks read the warehouse with SQL.
 """
 
-
 import hashlib
 import json
 from pathlib import Path
@@ -13,7 +12,7 @@ import dagster as dg
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import WarehouseResource
 from pipelines.ingest import extract_files, ingest_paths, row_accounting_problems
-from pipelines.warehouse import default_landing_path
+from pipelines.warehouse import default_landing_path, fetch_one, query_frame, scalar
 
 GROUP = "ingest"
 INGESTED_FILES = dg.AssetKey("ingested_files")
@@ -68,20 +67,23 @@ def ingest_extracts(
 
 def _materializations(con, outcomes):
     rejected = [o.file_name for o in outcomes if o.rejected]
-    totals = con.execute(
+    totals = fetch_one(
+        con,
         "SELECT count(*), count(DISTINCT dossier_id), min(registration_date), "
-        "max(registration_date) FROM dossier_persons"
-    ).fetchone()
-    files = con.execute("SELECT count(*) FROM ingested_files").fetchone()[0]
-    quarantined = con.execute("SELECT count(*) FROM quarantine").fetchone()[0]
-    reasons = con.execute(
+        "max(registration_date) FROM dossier_persons",
+    )
+    files = scalar(con, "SELECT count(*) FROM ingested_files")
+    quarantined = scalar(con, "SELECT count(*) FROM quarantine")
+    reasons = query_frame(
+        con,
         "SELECT split_part(reason, ':', 1) AS rule, count(*) AS n FROM quarantine "
-        "GROUP BY 1 ORDER BY n DESC LIMIT 10"
-    ).pl()
-    preview = con.execute(
+        "GROUP BY 1 ORDER BY n DESC LIMIT 10",
+    )
+    preview = query_frame(
+        con,
         "SELECT file_name, status, rows_read, rows_accepted, rows_quarantined, message "
-        "FROM ingested_files ORDER BY file_id DESC LIMIT 10"
-    ).pl()
+        "FROM ingested_files ORDER BY file_id DESC LIMIT 10",
+    )
     yield dg.MaterializeResult(
         asset_key=INGESTED_FILES,
         metadata={
@@ -161,17 +163,19 @@ def _checks(con):
 
 def dossier_integrity_problems(con) -> list[str]:
     problems = []
-    principals = con.execute(
+    principals = scalar(
+        con,
         "SELECT count(*) FROM (SELECT dossier_id FROM dossier_persons GROUP BY dossier_id "
-        "HAVING count(*) FILTER (WHERE role = 'principal') <> 1)"
-    ).fetchone()[0]
+        "HAVING count(*) FILTER (WHERE role = 'principal') <> 1)",
+    )
     if principals:
         problems.append(f"{principals} dossiers without exactly one principal")
-    orphans = con.execute(
+    orphans = scalar(
+        con,
         "SELECT count(*) FROM dossier_persons c WHERE c.role = 'child' AND NOT EXISTS "
         "(SELECT 1 FROM dossier_persons p WHERE p.dossier_id = c.dossier_id "
-        "AND p.person_id = c.annex_parent_id)"
-    ).fetchone()[0]
+        "AND p.person_id = c.annex_parent_id)",
+    )
     if orphans:
         problems.append(f"{orphans} children whose annex parent is not in their dossier")
     return problems
@@ -190,7 +194,9 @@ def _landing_state(landing: Path) -> dict[str, list[float]]:
     }
 
 
-@dg.sensor(job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING)
+@dg.sensor(
+    job=ingest_job, minimum_interval_seconds=30, default_status=dg.DefaultSensorStatus.RUNNING
+)
 def landing_folder_sensor(context: dg.SensorEvaluationContext):
     """Start an ingest run when a file lands (or changes) in the landing folder."""
     landing = default_landing_path()

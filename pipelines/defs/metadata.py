@@ -10,7 +10,9 @@ def markdown_table(frame: pl.DataFrame, limit: int = 20) -> str:
     if frame.is_empty():
         return "_no rows_"
     head = frame.head(limit)
-    cells = [[("" if v is None else str(v)).replace("|", "\\|") for v in row] for row in head.rows()]
+    cells = [
+        [("" if v is None else str(v)).replace("|", "\\|") for v in row] for row in head.rows()
+    ]
     lines = ["| " + " | ".join(head.columns) + " |", "|" + "---|" * head.width]
     lines += ["| " + " | ".join(row) + " |" for row in cells]
     return "\n".join(lines)

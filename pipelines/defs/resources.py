@@ -4,7 +4,6 @@
 write with SQL and ``.pl()`` instead.)
 """
 
-
 from contextlib import contextmanager
 from pathlib import Path
 

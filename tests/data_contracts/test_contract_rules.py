@@ -80,8 +80,10 @@ def test_each_field_rule_rejects_its_failing_example(what, cells, words):
 CROSS_CASES = {
     "departure-after-registration": person(departure_date="2025-03-01"),
     "decision-before-registration": person(
-        residence_status="applicant", application_type="first",
-        procedure_phase="cgvs_refused", decision_notified_on="2025-03-11",
+        residence_status="applicant",
+        application_type="first",
+        procedure_phase="cgvs_refused",
+        decision_notified_on="2025-03-11",
     ),
     "departed-needs-departure-date": person(departure_date=""),
     "child-is-minor": person(role="child", annex_parent_id="P9", age_at_registration="18"),
@@ -194,8 +196,11 @@ def test_partial_correction_is_judged_with_the_warehouse_rows():
     rows = household()
     correction = [rows[2]]  # only the child is re-extracted
     known = pl.DataFrame(
-        {"dossier_id": ["D0001"] * 3, "person_id": ["P0001", "P0002", "P0003"],
-         "role": ["principal", "partner", "child"]}
+        {
+            "dossier_id": ["D0001"] * 3,
+            "person_id": ["P0001", "P0002", "P0003"],
+            "role": ["principal", "partner", "child"],
+        }
     )
     assert dossier_reasons(correction, known) == [None]
     assert "0 principals" in dossier_reasons(correction)[0]
@@ -220,8 +225,18 @@ CELL_CHOICES = {
     "decision_notified_on": ["", "2025-01-10", "2025-03-10", "2025-06-01", "nope"],
     "belgium_responsible": ["", "true", "nee", "oui", "1", "2"],
     "pregnant": ["", "yes", "no", "ja", "0", "waar"],
-    "amaar_estimated_cost_eur": ["", "0", "1500", "1500.5", "1.234,56", "12,345", "-1", "1e3",
-                                 "1.500", "99999999999999"],
+    "amaar_estimated_cost_eur": [
+        "",
+        "0",
+        "1500",
+        "1500.5",
+        "1.234,56",
+        "12,345",
+        "-1",
+        "1e3",
+        "1.500",
+        "99999999999999",
+    ],
     "ticket_cost_eur": ["", "180.50", "180,50", " 12 ", "1.00.0"],
 }
 

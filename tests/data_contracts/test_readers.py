@@ -56,8 +56,16 @@ def test_unknown_columns_are_ignored_and_named():
 
 @pytest.mark.parametrize(
     "columns",
-    [["name"], ["first_name", "rijksregisternummer"], ["Email", "Address"], ["notes"],
-     ["birth_date"], ["national_number", "phone"], ["remarks"], ["Last Name"]],
+    [
+        ["name"],
+        ["first_name", "rijksregisternummer"],
+        ["Email", "Address"],
+        ["notes"],
+        ["birth_date"],
+        ["national_number", "phone"],
+        ["remarks"],
+        ["Last Name"],
+    ],
 )
 def test_identifier_columns_reject_the_file_naming_them(columns):
     text = csv_text([person()], ",", [*COLUMNS, *columns])
@@ -97,7 +105,10 @@ def test_ragged_rows_are_kept_as_malformed_records():
     raw = read_extract_bytes(("\n".join(lines) + "\n").encode(), "x.csv")
     assert raw.rows_read == 2
     assert raw.frame[SOURCE_ROW].to_list() == [2]
-    assert raw.malformed[0][0] == 1 and f"{len(COLUMNS) + 1} cells where the header has {len(COLUMNS)}" in raw.malformed[0][1]
+    assert (
+        raw.malformed[0][0] == 1
+        and f"{len(COLUMNS) + 1} cells where the header has {len(COLUMNS)}" in raw.malformed[0][1]
+    )
 
 
 @pytest.mark.parametrize(

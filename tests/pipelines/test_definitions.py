@@ -1,0 +1,131 @@
+"""The Dagster code location: it loads, validates, runs, checks and senses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.definitions import defs
+from pipelines.defs import ingest as ingest_defs
+from pipelines.defs.jobs import MAIN_JOB
+from pipelines.warehouse import connect, scalar
+from tests.factories import household, person, write_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_code_location_has_the_ingest_assets_checks_sensor_and_jobs():
+    repo = defs.get_repository_def()
+    keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
+    assert {"ingested_files", "dossier_persons", "quarantine"} <= keys
+    checks = {key.name for key in repo.asset_graph.asset_check_keys}
+    assert {
+        ingest_defs.ROW_ACCOUNTING,
+        ingest_defs.DATASET_EXPECTATIONS,
+        ingest_defs.DOSSIER_INTEGRITY,
+        ingest_defs.NO_REJECTED_FILES,
+    } <= checks
+    assert defs.get_job_def(MAIN_JOB) and defs.get_job_def("ingest_job")
+    assert defs.get_sensor_def("landing_folder_sensor")
+
+
+def test_dagster_definitions_validate_accepts_the_code_location():
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "pipelines.definitions"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr
+
+
+def run_main_job(tmp_path: Path, landing: Path):
+    db = tmp_path / "wh.duckdb"
+    result = defs.get_job_def(MAIN_JOB).execute_in_process(
+        run_config={
+            "resources": {"warehouse": {"config": {"database": str(db)}}},
+            "ops": {"ingest_extracts": {"config": {"paths": [str(landing)]}}},
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    return result, db
+
+
+def test_main_job_ingests_the_landing_folder_and_every_check_passes(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write_csv(landing / "2026-02.csv", household())
+    write_csv(
+        landing / "2026-03.csv",
+        [
+            person(dossier_id="D0100", person_id="P0100"),
+            person(person_id="P9", age_at_registration="x"),
+        ],
+    )
+    result, db = run_main_job(tmp_path, landing)
+    assert result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert all(e.passed for e in evaluations.values()), evaluations
+    materialized = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.asset_materializations_for_node("ingest_extracts")
+    }
+    assert materialized["dossier_persons"]["dagster/row_count"].value == 4
+    assert materialized["quarantine"]["dagster/row_count"].value == 1
+    with connect(db, read_only=True) as con:
+        assert scalar(con, "SELECT count(*) FROM ingested_files") == 2
+
+
+def test_rejected_file_shows_as_a_failed_warning_check(tmp_path):
+    from data_contracts.row_model import COLUMNS
+
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write_csv(landing / "a.csv", [person()], columns=[*COLUMNS, "phone"])
+    result, _ = run_main_job(tmp_path, landing)
+    assert result.success
+    evaluation = next(
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == ingest_defs.NO_REJECTED_FILES
+    )
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+
+
+def test_landing_sensor_requests_a_run_for_new_files_only(tmp_path, monkeypatch):
+    landing = tmp_path / "landing"
+    monkeypatch.setenv("REAB_LANDING", str(landing))
+    sensor = ingest_defs.landing_folder_sensor
+    assert isinstance(sensor(dg.build_sensor_context()), dg.SkipReason)  # no folder yet
+    landing.mkdir()
+    write_csv(landing / "a.csv", [person()])
+    context = dg.build_sensor_context()
+    request = sensor(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.run_config["ops"]["ingest_extracts"]["config"]["paths"] == [
+        str(landing / "a.csv")
+    ]
+    again = sensor(dg.build_sensor_context(cursor=context.cursor))
+    assert isinstance(again, dg.SkipReason)
+    write_csv(landing / "b.csv", [person(dossier_id="D2")])
+    later = dg.build_sensor_context(cursor=context.cursor)
+    request = sensor(later)
+    assert request.run_config["ops"]["ingest_extracts"]["config"]["paths"] == [
+        str(landing / "b.csv")
+    ]
+
+
+@pytest.mark.parametrize("verb", ["ingest", "status", "run"])
+def test_every_warehouse_verb_takes_db(verb):
+    from pipelines.cli import build_parser
+
+    parser = build_parser()
+    extra = ["x.csv"] if verb == "ingest" else []
+    args = parser.parse_args([verb, *extra, "--db", "elsewhere.duckdb"])
+    assert str(args.db) == "elsewhere.duckdb"

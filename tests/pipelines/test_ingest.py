@@ -1,0 +1,238 @@
+"""Ingest into DuckDB: accounting, idempotence, supersession, rejection, crash safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main as reab
+from pipelines.ingest import ingest_file, ingest_paths, row_accounting_problems
+from pipelines.warehouse import connect, fetch_one, scalar
+from tests.factories import household, person, write_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def con(tmp_path):
+    with connect(tmp_path / "wh.duckdb") as connection:
+        yield connection
+
+
+def count(con, table: str, where: str = "true") -> int:
+    return scalar(con, f"SELECT count(*) FROM {table} WHERE {where}")
+
+
+def snapshot(con) -> dict:
+    """Everything a file could have changed, for before/after comparisons."""
+    return {
+        table: con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+        for table in ("ingested_files", "dossier_persons", "quarantine")
+    }
+
+
+def mixed_rows():
+    bad_age = person(dossier_id="D0009", person_id="P0090", age_at_registration="130")
+    return [person(), *household(dossier="D0002", first_person=10), bad_age]
+
+
+def test_rows_read_equal_accepted_plus_quarantined(con, tmp_path):
+    path = write_csv(tmp_path / "a.csv", mixed_rows())
+    outcome = ingest_file(con, path)
+    assert (outcome.rows_read, outcome.rows_accepted, outcome.rows_quarantined) == (5, 4, 1)
+    assert outcome.status == "ingested_with_quarantine"
+    assert count(con, "dossier_persons") == 4
+    assert row_accounting_problems(con) == []
+
+
+def test_quarantine_keeps_source_row_reason_and_raw_values(con, tmp_path):
+    path = write_csv(tmp_path / "a.csv", mixed_rows(), delimiter=";")
+    ingest_file(con, path)
+    source_file, source_row, reason, raw = fetch_one(
+        con, "SELECT source_file, source_row, reason, raw_values FROM quarantine"
+    )
+    assert (source_file, source_row) == ("a.csv", 5)
+    assert reason == "age_at_registration: '130' is above the maximum 120"
+    raw = json.loads(raw)
+    assert raw["age_at_registration"] == "130" and raw["person_id"] == "P0090"
+
+
+def test_reingesting_the_same_file_changes_nothing(con, tmp_path):
+    path = write_csv(tmp_path / "a.csv", mixed_rows())
+    ingest_file(con, path)
+    before = snapshot(con)
+    again = ingest_file(con, path)
+    copy = tmp_path / "renamed copy.csv"
+    copy.write_bytes(path.read_bytes())
+    renamed = ingest_file(con, copy)
+    assert again.status == renamed.status == "already_ingested"
+    assert snapshot(con) == before
+
+
+def test_a_later_extract_supersedes_an_earlier_one(con, tmp_path):
+    first = write_csv(
+        tmp_path / "2025-03.csv", [person(dossier_status="registered", departure_date="2025-04-20")]
+    )
+    later = write_csv(tmp_path / "2025-05.csv", [person(departure_date="2025-04-22")])
+    ingest_paths(con, [tmp_path])  # folder: file-name order
+    row = fetch_one(con, "SELECT dossier_status, departure_date, source_file FROM dossier_persons")
+    assert row[0] == "departed" and str(row[1]) == "2025-04-22" and row[2] == later.name
+    files = con.execute(
+        "SELECT file_name, rows_new, rows_superseding FROM ingested_files ORDER BY file_id"
+    ).fetchall()
+    assert files == [(first.name, 1, 0), (later.name, 0, 1)]
+    assert row_accounting_problems(con) == []
+
+
+def test_an_invalid_correction_keeps_the_earlier_valid_version(con, tmp_path):
+    write_csv(tmp_path / "1.csv", [person()])
+    write_csv(tmp_path / "2.csv", [person(registration_date="2025-02-30")])
+    ingest_paths(con, [tmp_path])
+    assert con.execute("SELECT source_file FROM dossier_persons").fetchall() == [("1.csv",)]
+    assert count(con, "quarantine") == 1
+
+
+def test_partial_re_extract_of_a_dossier_is_accepted(con, tmp_path):
+    rows = household()
+    write_csv(tmp_path / "1.csv", rows)
+    child = dict(rows[2], pregnant="", medical_basic="ja")
+    write_csv(tmp_path / "2.csv", [child])
+    ingest_paths(con, [tmp_path])
+    assert count(con, "dossier_persons") == 3
+    assert count(con, "dossier_persons", "medical_basic AND source_file = '2.csv'") == 1
+
+
+def test_file_with_identifiers_is_rejected_and_stores_nothing(con, tmp_path):
+    from data_contracts.row_model import COLUMNS
+
+    path = write_csv(tmp_path / "pii.csv", [person()], columns=[*COLUMNS, "last_name"])
+    outcome = ingest_file(con, path)
+    assert outcome.rejected and "last_name" in outcome.message
+    assert count(con, "dossier_persons") == count(con, "quarantine") == 0
+    stored = fetch_one(con, "SELECT status, rows_read, message FROM ingested_files")
+    assert stored[0] == "rejected" and stored[1] == 0 and "last_name" in stored[2]
+    assert "last_name" in json.dumps(snapshot(con), default=str)  # only as a column name
+    assert "Georgian" not in json.dumps(snapshot(con), default=str)
+
+
+def test_cli_summarises_each_file_and_fails_when_one_is_rejected(tmp_path, capsys):
+    from data_contracts.row_model import COLUMNS
+
+    folder = tmp_path / "landing"
+    folder.mkdir()
+    write_csv(folder / "a.csv", mixed_rows())
+    write_csv(
+        folder / "b.csv", [person(dossier_id="D7", person_id="P7")], columns=[*COLUMNS, "email"]
+    )
+    (folder / "c.csv").write_bytes(b"PK\x03\x04 not a csv")
+    db = tmp_path / "wh.duckdb"
+    assert reab(["ingest", str(folder), "--db", str(db)]) == 1
+    out = capsys.readouterr().out
+    assert "a.csv: 5 rows read, 4 accepted" in out and "1 quarantined" in out
+    assert "b.csv: REJECTED" in out and "email" in out
+    assert "c.csv: REJECTED" in out and "Excel" in out
+    with connect(db, read_only=True) as ro:
+        assert count(ro, "dossier_persons") == 4  # the good file still went in
+    assert reab(["ingest", str(folder / "a.csv"), "--db", str(db)]) == 0
+    assert "already ingested" in capsys.readouterr().out
+    assert reab(["ingest", str(tmp_path / "missing"), "--db", str(db)]) == 2
+
+
+def test_status_reports_accounting(tmp_path, capsys):
+    db = tmp_path / "wh.duckdb"
+    write_csv(tmp_path / "a.csv", mixed_rows())
+    reab(["ingest", str(tmp_path / "a.csv"), "--db", str(db)])
+    assert reab(["status", "--db", str(db)]) == 0
+    assert "row accounting: OK" in capsys.readouterr().out
+
+
+def test_row_accounting_detects_a_lost_row(con, tmp_path):
+    ingest_file(con, write_csv(tmp_path / "a.csv", mixed_rows()))
+    con.execute("DELETE FROM quarantine")
+    problems = row_accounting_problems(con)
+    assert any("1 quarantined recorded, 0 stored" in p for p in problems)
+    con.execute("DELETE FROM dossier_persons WHERE person_id = 'P0001'")
+    assert any("dossier_persons holds 3 rows" in p for p in row_accounting_problems(con))
+
+
+def big_extract(path: Path, dossiers: int) -> Path:
+    """A large valid extract written quickly with polars (one principal per dossier)."""
+    import polars as pl
+
+    from data_contracts.row_model import COLUMNS
+
+    template = person()
+    frame = (
+        pl.DataFrame({c: [template[c]] for c in COLUMNS})
+        .select(pl.all().repeat_by(dossiers).explode())
+        .with_columns(
+            pl.format("D{}", pl.int_range(pl.len())).alias("dossier_id"),
+            pl.format("Q{}", pl.int_range(pl.len())).alias("person_id"),
+        )
+    )
+    frame.write_csv(path)
+    return path
+
+
+@pytest.mark.slow
+def test_a_crash_mid_file_leaves_the_warehouse_as_before(tmp_path):
+    db = tmp_path / "wh.duckdb"
+    small = write_csv(tmp_path / "small.csv", mixed_rows())
+    assert reab(["ingest", str(small), "--db", str(db)]) == 0
+    with connect(db, read_only=True) as ro:
+        before = snapshot(ro)
+    big = big_extract(tmp_path / "big.csv", 400_000)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "ingest", str(big), "--db", str(db)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
+    deadline = time.monotonic() + 300
+    for line in process.stdout:  # kill as soon as it starts writing the file's rows
+        if "writing" in line:
+            time.sleep(0.05)
+            process.send_signal(signal.SIGKILL)
+            break
+        assert time.monotonic() < deadline
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "the ingest finished before it was killed"
+    with connect(db, read_only=True) as ro:
+        assert snapshot(ro) == before
+    # and the file goes in whole afterwards
+    with connect(db) as rw:
+        outcome = ingest_file(rw, big)
+        assert outcome.rows_accepted == 400_000
+        assert row_accounting_problems(rw) == []
+
+
+def test_warehouse_locked_by_another_writer_gets_a_clear_message(tmp_path, capsys):
+    db = tmp_path / "wh.duckdb"
+    path = write_csv(tmp_path / "a.csv", [person()])
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,time; c=duckdb.connect({str(db)!r}); print('held', flush=True); "
+            "time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert reab(["ingest", str(path), "--db", str(db)]) == 2
+        assert "another process is writing" in capsys.readouterr().out
+    finally:
+        holder.kill()
+        holder.wait()
+    assert isinstance(duckdb.__version__, str)
