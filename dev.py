@@ -39,7 +39,7 @@ def run(*command: str | Path, **kwargs) -> None:
 
 def base_python() -> str:
     """This interpreter if it is 3.11+, else a python3.11+ found on PATH."""
-    if sys.version_info >= (3, 11):
+    if sys.version_info >= (3, 11):  # noqa: UP036 - dev.py may be started by an older python3
         return sys.executable
     for name in ("python3.13", "python3.12", "python3.11"):
         found = shutil.which(name)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
+import polars as pl
 
 from data_contracts.demo.extracts import (
     add_defects,
@@ -123,8 +124,6 @@ def write_demo_extracts(
         frame = add_defects(shown, m, seed, defect_rate, typed=file_format == "parquet")
         del shown
         if m in pending:
-            import polars as pl
-
             fixes = pl.concat(pending.pop(m)).with_columns(pl.lit(False).alias("_bad_date"))
             frame = pl.concat([frame, fixes.select(frame.columns)])
         path = out_dir / extract_name(m, file_format)

@@ -31,9 +31,9 @@ LAST_MONTH = 10  # the data ends with the October 2026 extract
 N_MONTHS = (LAST_YEAR - FIRST_YEAR) * 12 + LAST_MONTH  # 94
 YEARS = tuple(range(FIRST_YEAR, LAST_YEAR + 1))
 AS_OF = date(2026, 10, 31)
-# A departure is recorded as ``departed`` only once it is a week old at AS_OF;
+# A departure is recorded as ``departed`` only once it is three weeks old at AS_OF;
 # later (planned) departures keep the dossier ``registered``.
-REPORT_DELAY_DAYS = 7
+REPORT_DELAY_DAYS = 21
 LAG_MIN, LAG_MODE, LAG_MAX = 7, 21, 71  # departure lag in days: triangular, floor -> 7..70
 SHARE_DEPARTED, SHARE_CANCELLED = 0.85, 0.10  # the rest is no_show
 

@@ -161,9 +161,11 @@ def _date_series(days: np.ndarray, valid: np.ndarray | None = None) -> pl.Series
     return s
 
 
-def _nullable(values: np.ndarray, valid: np.ndarray) -> pl.Series:
-    s = pl.Series(values)
-    return pl.select(pl.when(pl.Series(valid)).then(s)).to_series()
+def _nullable(values: np.ndarray | pl.Series, valid: np.ndarray, dtype=None) -> pl.Series:
+    """``values`` where ``valid``, null elsewhere."""
+    if not isinstance(values, pl.Series):
+        values = pl.Series(values, dtype=dtype)
+    return pl.select(pl.when(pl.Series(valid, dtype=pl.Boolean)).then(values)).to_series()
 
 
 @dataclass
@@ -182,9 +184,6 @@ class Repeaters:
     def concat(parts: list[Repeaters]) -> Repeaters:
         fields = Repeaters.__dataclass_fields__
         return Repeaters(**{k: np.concatenate([getattr(p, k) for p in parts]) for k in fields})
-
-    def take(self, mask: np.ndarray) -> Repeaters:
-        return Repeaters(**{k: getattr(self, k)[mask] for k in Repeaters.__dataclass_fields__})
 
 
 def generate_month(
@@ -502,9 +501,7 @@ def generate_month(
             "dossier_id": dossier_id.gather(pl.Series(d)),
             "person_id": person_id,
             "role": ROLES[role],
-            "annex_parent_id": _nullable(
-                person_id.gather(pl.Series(annex_parent)).to_numpy(), is_child
-            ),
+            "annex_parent_id": _nullable(person_id.gather(pl.Series(annex_parent)), is_child),
             "age_at_registration": age,
             "sex": SEXES[sex],
             "nationality": nat_p,
@@ -513,11 +510,13 @@ def generate_month(
             "departure_date": _date_series(dep_p, has_departure[d]),
             "dossier_status": STATUSES[status[d]],
             "residence_status": RESIDENCES[res],
-            "application_type": _nullable(APP_TYPES[app_type], has_phase),
-            "procedure_phase": _nullable(PHASES[phase], has_phase),
+            "application_type": _nullable(APP_TYPES[app_type], has_phase, pl.String),
+            "procedure_phase": _nullable(PHASES[phase], has_phase, pl.String),
             "decision_notified_on": _date_series(decision, refusal),
-            "belgium_responsible": _nullable(responsible == 1, responsible >= 0),
-            "protection_in_other_member_state": _nullable(m_status_true, m_status_known),
+            "belgium_responsible": _nullable(responsible == 1, responsible >= 0, pl.Boolean),
+            "protection_in_other_member_state": _nullable(
+                m_status_true, m_status_known, pl.Boolean
+            ),
             "asylum_application_date": _date_series(asylum, asylum_ok),
             "arrival_in_belgium_date": _date_series(arrival, arrival_ok),
             "pregnant": pregnant,
@@ -525,15 +524,15 @@ def generate_month(
             "single_parent": single_parent,
             "trafficking_victim": trafficking,
             "medical_basic": medical,
-            "amaar_estimated_cost_eur": _nullable(amaar_cents, amaar_on),
+            "amaar_estimated_cost_eur": _nullable(amaar_cents, amaar_on, pl.Int64),
             "previous_return_support_date": _date_series(prev_support, prev_support >= 0),
-            "became_belgian": _nullable(became_belgian == 1, became_belgian >= 0),
+            "became_belgian": _nullable(became_belgian == 1, became_belgian >= 0, pl.Boolean),
             "reintegration_partner": _nullable(
-                PARTNERS[partner_code[d]], dossier_reint[d] & has_departure[d]
+                PARTNERS[partner_code[d]], dossier_reint[d] & has_departure[d], pl.String
             ),
-            "paid_return_premium_eur": _nullable(premium, departed_p),
-            "paid_reintegration_eur": _nullable(reintegration, departed_p),
-            "ticket_cost_eur": _nullable(ticket, departed_p),
+            "paid_return_premium_eur": _nullable(premium, departed_p, pl.Int64),
+            "paid_reintegration_eur": _nullable(reintegration, departed_p, pl.Int64),
+            "ticket_cost_eur": _nullable(ticket, departed_p, pl.Int64),
             "_dossier": d + 0,
             "_departed": departed_p,
             "_planned_departure": dep_p + np.floor(rng.random(n_d) * 11 - 5).astype(np.int64)[d],

@@ -20,6 +20,7 @@ from data_contracts.dataset_suite import (
     ANNEX_PARENT_FOUND,
     PRINCIPALS_IN_DOSSIER,
     DatasetValidation,
+    _runner,
     build_suite,
     validate_extract_dataset,
     with_helper_columns,
@@ -467,3 +468,50 @@ def test_counts_agree_with_the_row_level_rules():
             expected = frame.filter(rule.broken).height
             assert expected > 0, rule.rule_id  # the frame exercises the rule
             assert by_description[AGREEING[rule.rule_id]].unexpected_count == expected, rule.rule_id
+
+
+# ---------------------------------------------------------------------------
+# Running quietly, without keeping results, at scale
+# ---------------------------------------------------------------------------
+
+
+def test_validation_is_quiet_and_keeps_no_results(capfd):
+    validate_extract_dataset(typed(changed(two_households(), 1, sex="Q")))
+    captured = capfd.readouterr()
+    assert (captured.out, captured.err) == ("", "")  # no progress bars, no warnings
+    assert _runner().context.validation_results_store.list_keys() == []
+
+
+def many_households(rows: int) -> pl.DataFrame:
+    """``rows`` valid rows (households of three), built column-wise."""
+    i = pl.int_range(0, rows, eager=True).alias("i")
+    position = i % 3
+    frame = pl.DataFrame(i).select(
+        dossier_id=pl.format("D{}", pl.col("i") // 3),
+        person_id=pl.format("P{}", pl.col("i")),
+        role=pl.when(position == 0)
+        .then(pl.lit("principal"))
+        .when(position == 1)
+        .then(pl.lit("partner"))
+        .otherwise(pl.lit("child")),
+        annex_parent_id=pl.when(position == 2).then(pl.format("P{}", pl.col("i") - 2)),
+        age_at_registration=pl.when(position == 2).then(6).otherwise(40),
+    )
+    constants = {c: v for c, v in person().items() if c not in frame.columns}
+    return frame.with_columns(
+        pl.lit(value, SCHEMA[column]).alias(column) for column, value in constants.items()
+    ).select([pl.col(c).cast(SCHEMA[c]) for c in COLUMNS])
+
+
+@pytest.mark.slow
+def test_300k_rows_failing_everywhere_are_counted_exactly():
+    frame = many_households(300_000).with_columns(
+        ticket_cost_eur=pl.lit(Decimal("-1.00"), SCHEMA["ticket_cost_eur"]),
+        role=pl.lit("principal"),
+    )
+    validation = validate_extract_dataset(frame)
+    counts = {o.description: o.unexpected_count for o in validation.failures()}
+    assert counts == {
+        "every dossier has exactly one principal": 300_000,
+        "ticket_cost_eur is not negative": 300_000,
+    }
