@@ -165,9 +165,15 @@ def test_volume_at_scale_one(raw_rows):
 def test_ids_are_pseudonymous(raw_rows):
     assert raw_rows["dossier_id"].str.contains(r"^D[0-9a-f]{10}$").all()
     assert raw_rows["person_id"].str.contains(r"^P[0-9a-f]{12}$").all()
-    # a dossier id belongs to one registration month (corrections repeat it later)
-    first_file = raw_rows.group_by("dossier_id").agg(pl.col("registration_date").n_unique())
-    assert (first_file["registration_date"] <= 2).all()  # ISO and DD/MM spellings
+    # a dossier appears in its registration month's extract, at most once more as a correction
+    files = raw_rows.group_by("dossier_id").agg(pl.col("_file").n_unique())
+    assert files["_file"].max() <= 2
+    # ... and a person id is never shared by two people of one dossier
+    assert (
+        not raw_rows.filter(pl.col("_file") == 60)
+        .select(pl.col("person_id").is_duplicated().any())
+        .item()
+    )
 
 
 def test_only_defect_rows_are_rejected_at_the_default_rate(raw_rows):
@@ -493,3 +499,76 @@ def test_arguments_are_checked(tmp_path):
         write_demo_extracts(tmp_path, scale=0)
     with pytest.raises(ValueError):
         write_demo_extracts(tmp_path, file_format="xlsx")  # type: ignore[arg-type]
+
+
+def _facts(**overrides):
+    from data_contracts.demo.payments import PersonFacts
+    from data_contracts.demo.plan import day_number
+
+    base = dict(
+        minor=False,
+        nationality="SYR",
+        nat_visa_required=True,
+        nat_eu15=False,
+        return_country="SYR",
+        ret_visa_required=True,
+        ret_latin_america=False,
+        ret_balkans=False,
+        registration=date(2026, 2, 10),
+        departure=date(2026, 3, 1),
+        vulnerability_count=0,
+        medical_basic=False,
+        amaar=False,
+        excluded=False,
+        applicant=True,
+        application_type="first",
+        procedure_phase="dvz",
+        belgium_responsible=False,
+        m_status=False,
+        days_since_decision=10_000,
+    )
+    base.update(overrides)
+    for day in ("registration", "departure"):
+        base[day] = day_number(base[day])
+    return PersonFacts(**{k: np.array([v]) for k, v in base.items()})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "premium", "reintegration"),
+    [
+        ({}, 350, 5_000),  # worked example 1: Syrian applicant in dvz, 2026 table
+        ({"applicant": False, "application_type": "", "procedure_phase": ""}, 350, 3_000),
+        (  # worked example 4: Brazilian adult, irregular, 2026: premium only
+            {
+                "nationality": "BRA",
+                "nat_visa_required": False,
+                "return_country": "BRA",
+                "ret_visa_required": False,
+                "ret_latin_america": True,
+                "applicant": False,
+                "registration": date(2026, 4, 1),
+                "departure": date(2026, 4, 20),
+            },
+            50,
+            0,
+        ),
+        (  # Mongolia restricted in 2025: premium, no reintegration
+            {
+                "nationality": "MNG",
+                "return_country": "MNG",
+                "applicant": False,
+                "registration": date(2025, 3, 3),
+                "departure": date(2025, 4, 1),
+            },
+            350,
+            0,
+        ),
+        ({"excluded": True}, 0, 0),  # five-year rule
+    ],
+)
+def test_paid_amount_approximation(overrides, premium, reintegration):
+    from data_contracts.demo.payments import approximate_paid_amounts
+
+    paid_premium, paid_reintegration, _ = approximate_paid_amounts(_facts(**overrides))
+    assert paid_premium[0] == premium * 100
+    assert paid_reintegration[0] == reintegration * 100
