@@ -16,7 +16,8 @@ import pytest
 from pydantic import ValidationError
 
 from data_contracts.demo import DEFAULT_SURGES, Surge, write_demo_extracts
-from data_contracts.demo.plan import dossier_counts, month_index, plan
+from data_contracts.demo.payments import PersonFacts, approximate_paid_amounts
+from data_contracts.demo.plan import day_number, dossier_counts, month_index, plan
 from data_contracts.row_model import COLUMNS, ExtractRow
 
 # public-facts.md
@@ -502,9 +503,6 @@ def test_arguments_are_checked(tmp_path):
 
 
 def _facts(**overrides):
-    from data_contracts.demo.payments import PersonFacts
-    from data_contracts.demo.plan import day_number
-
     base = dict(
         minor=False,
         nationality="SYR",
@@ -567,8 +565,6 @@ def _facts(**overrides):
     ],
 )
 def test_paid_amount_approximation(overrides, premium, reintegration):
-    from data_contracts.demo.payments import approximate_paid_amounts
-
     paid_premium, paid_reintegration, _ = approximate_paid_amounts(_facts(**overrides))
     assert paid_premium[0] == premium * 100
     assert paid_reintegration[0] == reintegration * 100
