@@ -45,7 +45,10 @@ def ingest_in_child(db: Path, extracts: Path) -> tuple[dict, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = subprocess.run(
         [sys.executable, "-c", CHILD, str(db), str(extracts)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures = json.loads(result.stdout.strip().splitlines()[-1])
@@ -70,17 +73,21 @@ def main() -> None:
 
             start = time.perf_counter()
             write_demo_extracts(extracts, seed=args.seed, scale=args.scale)
-            print(f"demo extracts (scale {args.scale:g}) written in "
-                  f"{time.perf_counter() - start:.1f} s")
+            print(
+                f"demo extracts (scale {args.scale:g}) written in "
+                f"{time.perf_counter() - start:.1f} s"
+            )
         size_mb = sum(p.stat().st_size for p in extracts.iterdir()) / 2**20
         db = work / "bench.duckdb"
         db.unlink(missing_ok=True)
         first, peak_mb = ingest_in_child(db, extracts)
         rate = first["rows_read"] / first["seconds"]
-        print(f"ingest: {first['files']} files, {size_mb:.0f} MiB, {first['rows_read']:,} rows "
-              f"in {first['seconds']:.1f} s = {rate:,.0f} rows/s; "
-              f"{first['persons_stored']:,} persons stored, "
-              f"{first['rows_quarantined']:,} quarantined; peak RSS {peak_mb:,.0f} MiB")
+        print(
+            f"ingest: {first['files']} files, {size_mb:.0f} MiB, {first['rows_read']:,} rows "
+            f"in {first['seconds']:.1f} s = {rate:,.0f} rows/s; "
+            f"{first['persons_stored']:,} persons stored, "
+            f"{first['rows_quarantined']:,} quarantined; peak RSS {peak_mb:,.0f} MiB"
+        )
         again, _ = ingest_in_child(db, extracts)
         print(f"re-ingest of the same files (all recognised): {again['seconds']:.1f} s")
         print(f"warehouse file: {db.stat().st_size / 2**20:,.0f} MiB")

@@ -117,6 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         run_config={
             "resources": {"warehouse": {"config": {"database": str(db)}}},
             "ops": {"ingest_extracts": {"config": {"paths": [str(landing)]}}},
+            "loggers": {"console": {"config": {"log_level": "INFO"}}},
         },
         instance=instance,
         raise_on_error=False,
