@@ -60,15 +60,19 @@ def setup() -> None:
         else:
             run(base_python(), "-m", "venv", "--clear", VENV)
     python = BIN / "python"
-    run(
-        python,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        f"uv=={UV_VERSION}",
-    )
+    if not (BIN / "uv").exists():
+        has_pip = subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True)
+        if has_pip.returncode:
+            run(python, "-m", "ensurepip", "--upgrade")
+        run(
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"uv=={UV_VERSION}",
+        )
     env = dict(os.environ, UV_PYTHON_DOWNLOADS="never", VIRTUAL_ENV=str(VENV))
     run(BIN / "uv", "pip", "sync", "--require-hashes", "--python", python, LOCK, env=env)
     run(
