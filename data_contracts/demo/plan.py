@@ -35,7 +35,8 @@ AS_OF = date(2026, 10, 31)
 # later (planned) departures keep the dossier ``registered``.
 REPORT_DELAY_DAYS = 21
 LAG_MIN, LAG_MODE, LAG_MAX = 7, 21, 71  # departure lag in days: triangular, floor -> 7..70
-SHARE_DEPARTED, SHARE_CANCELLED = 0.85, 0.10  # the rest is no_show
+# About a quarter of registrations never leave: cancelled (17%) or no-show (10%).
+SHARE_DEPARTED, SHARE_CANCELLED = 0.73, 0.17  # the rest is no_show
 
 EPOCH = np.datetime64("1970-01-01", "D")
 

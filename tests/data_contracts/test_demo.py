@@ -17,7 +17,14 @@ from pydantic import ValidationError
 
 from data_contracts.demo import DEFAULT_SURGES, Surge, write_demo_extracts
 from data_contracts.demo.payments import PersonFacts, approximate_paid_amounts
-from data_contracts.demo.plan import day_number, dossier_counts, month_index, plan
+from data_contracts.demo.plan import (
+    SHARE_CANCELLED,
+    SHARE_DEPARTED,
+    day_number,
+    dossier_counts,
+    month_index,
+    plan,
+)
 from data_contracts.row_model import COLUMNS, ExtractRow
 
 # public-facts.md
@@ -160,7 +167,8 @@ def test_one_file_per_month_with_contract_columns(demo_dir):
 
 
 def test_volume_at_scale_one(raw_rows):
-    assert 20_000 <= raw_rows.height <= 35_000
+    # the issue: --scale 1000 gives ~30 M person rows
+    assert 27_000 <= raw_rows.height <= 33_000
 
 
 def test_ids_are_pseudonymous(raw_rows):
@@ -249,7 +257,12 @@ def test_brazil_and_moldova_lose_reintegration(departed):
 
 
 def test_restricted_countries_fall_in_2025_and_recover(departed):
-    for country in ("BLR", "PAK", "MNG", "JOR"):
+    lifted = ("BLR", "PAK", "MNG", "JOR")
+    # Jordan has a handful of returns a year: judge the group, and the larger ones alone.
+    assert sum(country_year(departed, c, 2025) for c in lifted) < 0.7 * sum(
+        country_year(departed, c, 2024) for c in lifted
+    )
+    for country in ("BLR", "PAK", "MNG"):
         assert country_year(departed, country, 2025) < country_year(departed, country, 2024)
     assert country_year(departed, "MNG", 2026) > 2 * country_year(departed, "MNG", 2025)
 
@@ -339,8 +352,8 @@ def test_fields_look_like_the_programme(latest, departed):
     assert (latest["nationality"] != latest["return_country"]).mean() < 0.05
     assert (latest["nationality"] == "STA").any()
     statuses = dict(latest["dossier_status"].value_counts(normalize=True).iter_rows())
-    assert statuses["departed"] == pytest.approx(0.85, abs=0.04)
-    assert statuses["cancelled"] == pytest.approx(0.10, abs=0.03)
+    assert statuses["departed"] == pytest.approx(SHARE_DEPARTED, abs=0.04)
+    assert statuses["cancelled"] == pytest.approx(SHARE_CANCELLED, abs=0.03)
     lag = (departed["_dep"] - departed["_reg"]).dt.total_days()
     assert lag.min() >= 7 and lag.max() <= 70
     recent = latest.filter(pl.col("_reg") >= date(2026, 9, 1))
