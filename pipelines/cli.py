@@ -113,7 +113,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _say(f"running {MAIN_JOB} on {landing} → {db}")
     instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
-    result = defs.get_job_def(MAIN_JOB).execute_in_process(
+    result = defs.resolve_job_def(MAIN_JOB).execute_in_process(
         run_config={
             "resources": {"warehouse": {"config": {"database": str(db)}}},
             "ops": {"ingest_extracts": {"config": {"paths": [str(landing)]}}},
@@ -133,6 +133,115 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     _say(f"{MAIN_JOB} succeeded" + (f"; failed checks: {failed_checks}" if failed_checks else ""))
     return 1 if failed_checks else 0
+
+
+def cmd_entitlements(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from data_contracts.errors import ExtractError
+    from data_contracts.readers import SOURCE_ROW, read_extract
+    from data_contracts.row_checks import REASON, check_dossiers, check_rows
+    from pipelines.warehouse import connect, query_frame
+    from rules.engine import AMOUNT_COLUMNS, evaluate, evaluate_applicable
+    from rules.parameters import ParameterDateError, ParameterFileError, load_table
+
+    try:
+        table = None if args.table == "applicable" else load_table(args.table)
+    except ParameterFileError as exc:
+        _say(f"reab entitlements: {exc}")
+        return 2
+    try:
+        raw = read_extract(args.input)
+    except ExtractError as exc:
+        _say(f"reab entitlements: {args.input}: {exc}")
+        return 1
+    checked = check_rows(raw.frame, decimal_comma=raw.decimal_comma)
+    valid = checked.filter(pl.col(REASON).is_null())
+    valid = valid.with_columns(check_dossiers(valid).alias(REASON))
+    rejected = pl.concat(
+        [checked.filter(pl.col(REASON).is_not_null()), valid.filter(pl.col(REASON).is_not_null())]
+    )
+    persons = valid.filter(pl.col(REASON).is_null()).drop(REASON, SOURCE_ROW)
+    if rejected.height or raw.malformed:
+        _say(
+            f"{rejected.height + len(raw.malformed)} rows break the extract contract and are "
+            "left out (`reab ingest` quarantines them with their raw values):"
+        )
+        for row in rejected.head(5).iter_rows(named=True):
+            _say(f"  record {row[SOURCE_ROW]}: {row[REASON]}")
+    history = None
+    db = args.db or default_db_path()
+    if db.exists():
+        with connect(db, read_only=True) as con:
+            history = query_frame(
+                con,
+                "SELECT person_id, dossier_id, dossier_status, departure_date FROM dossier_persons",
+            )
+        _say(f"five-year rule: earlier dossiers from the warehouse {db} ({history.height} rows)")
+    else:
+        _say(f"five-year rule: no warehouse at {db}; only previous_return_support_date is used")
+    try:
+        result = (
+            evaluate_applicable(persons, history)
+            if table is None
+            else evaluate(persons, table, history)
+        )
+    except ParameterDateError as exc:
+        _say(f"reab entitlements: {exc}")
+        return 1
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    result.write_csv(args.output)
+    _say(f"{result.height} persons under table {args.table} → {args.output}")
+    totals = result.select(pl.col(c).sum() for c in AMOUNT_COLUMNS).row(0, named=True)
+    for column, amount in totals.items():
+        _say(f"  {column:22s} {amount:>16,.2f} EUR")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from data_contracts.row_model import COLUMNS
+    from pipelines.warehouse import connect, query_frame
+    from rules.engine import evaluate, evaluate_applicable
+    from rules.parameters import ParameterFileError, load_table
+    from rules.reference import entitle, entitle_applicable, explain
+
+    try:
+        with connect(args.db, read_only=True) as con:
+            rows = query_frame(
+                con,
+                f"""SELECT {", ".join(COLUMNS)} FROM dossier_persons WHERE dossier_id IN
+                    (SELECT dossier_id FROM dossier_persons WHERE person_id = ?)
+                    ORDER BY registration_date, dossier_id, person_id""",
+                [args.person_id],
+            )
+    except FileNotFoundError as exc:
+        _say(str(exc))
+        return 2
+    if rows.is_empty():
+        _say(f"reab explain: no person {args.person_id!r} in the warehouse")
+        return 1
+    persons = rows.to_dicts()
+    for name in args.table or ["2025", "2026", "applicable"]:
+        try:
+            table = None if name == "applicable" else load_table(name)
+        except ParameterFileError as exc:
+            _say(f"reab explain: {exc}")
+            return 2
+        reference = entitle_applicable(persons) if table is None else entitle(persons, table)
+        engine = evaluate_applicable(rows) if table is None else evaluate(rows, table)
+        for index, entitlement in enumerate(reference):
+            if entitlement.person_id != args.person_id:
+                continue
+            _say(explain(entitlement))
+            engine_row = engine.row(index, named=True)
+            differ = [c for c, v in entitlement.amounts.items() if engine_row[c] != v]
+            _say(
+                "  (the vectorised engine gives the same amounts)"
+                if not differ
+                else f"  WARNING: the vectorised engine differs on {differ}"
+            )
+            _say("")
+    return 0
 
 
 def _has_dagster_home() -> bool:
@@ -162,6 +271,31 @@ def build_parser() -> argparse.ArgumentParser:
     status = verbs.add_parser("status", help="what the warehouse holds, and whether it adds up")
     _db_argument(status)
     status.set_defaults(func=cmd_status)
+
+    entitlements = verbs.add_parser(
+        "entitlements", help="every person of an extract under a table, with rule ids"
+    )
+    entitlements.add_argument(
+        "--table",
+        required=True,
+        metavar="{2025,2026,applicable,SCENARIO.yaml}",
+        help="a table, the table that applies per dossier, or a scenario file",
+    )
+    entitlements.add_argument("input", type=Path, metavar="INPUT", help="extract (CSV or Parquet)")
+    entitlements.add_argument("--output", type=Path, required=True, help="CSV to write")
+    _db_argument(entitlements)
+    entitlements.set_defaults(func=cmd_entitlements)
+
+    explain = verbs.add_parser("explain", help="each amount of one person with its rule and source")
+    explain.add_argument("person_id", metavar="PERSON_ID")
+    explain.add_argument(
+        "--table",
+        action="append",
+        metavar="TABLE",
+        help="2025, 2026, applicable or a scenario file (repeatable; default: all three)",
+    )
+    _db_argument(explain)
+    explain.set_defaults(func=cmd_explain)
 
     run = verbs.add_parser("run", help="run the main Dagster job end to end")
     _db_argument(run)

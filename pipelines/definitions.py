@@ -6,10 +6,15 @@ every asset here writes to the same warehouse file.
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from pipelines import defs as defs_package
 from pipelines.defs.resources import default_warehouse
+
+# Loading a package of modules is marked "preview" in Dagster 1.13; it is what we want.
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 defs = dg.load_definitions_from_package_module(
     defs_package,

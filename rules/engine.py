@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from datetime import date
 from functools import reduce
 
+import numpy as np
 import polars as pl
 
 from data_contracts.countries import countries
@@ -57,6 +58,16 @@ EPOCH = date(1970, 1, 1)
 EARLY_PHASES = ("dvz", "cgvs_pending", "dublin", "annex_26quater")
 DUBLIN_PHASES = ("dublin", "annex_26quater")
 REFUSAL_PHASES = ("cgvs_refused", "rvv_refused")
+PHASES = (
+    "dvz",
+    "dublin",
+    "annex_26quater",
+    "cgvs_pending",
+    "cgvs_refused",
+    "rvv_pending",
+    "rvv_refused",
+)
+PHASE = pl.Enum(PHASES)
 FOLLOWED = ("application_type", "procedure_phase", "decision_notified_on", "belgium_responsible")
 COUNTRY_CODES: tuple[str, ...] = tuple(countries()["iso3"].to_list())
 COUNTRY = pl.Enum(COUNTRY_CODES)
@@ -92,7 +103,7 @@ def prepare(persons: pl.DataFrame, history: pl.DataFrame | None = None) -> pl.Da
     )
     if unknown:
         raise ValueError(f"unknown country codes {sorted(map(str, unknown))[:10]}")
-    frame = persons.with_columns(_followed_fields(persons)).with_columns(
+    frame = pl.concat([persons, _followed_fields(persons)], how="horizontal").with_columns(
         _prior_support(persons, history).alias("_prior_support"),
         pl.int_range(pl.len(), dtype=pl.Int32).alias("_row"),
     )
@@ -117,12 +128,12 @@ def prepare(persons: pl.DataFrame, history: pl.DataFrame | None = None) -> pl.Da
         pl.col("medical_basic").fill_null(False).alias("_medical"),
         amaar.alias("_amaar"),
         pl.col("became_belgian").fill_null(False).alias("_belgian"),
-        pl.col("_prior_support"),
+        _whole_years_between("_prior_support", "registration_date").alias("_support_years"),
         (pl.col("residence_status") == "applicant").alias("_applicant"),
         pl.col("protection_in_other_member_state").fill_null(False).alias("_mstatus"),
         pl.col("_follower"),
-        pl.col("_type"),
-        pl.col("_phase"),
+        (pl.col("_type") == "first").fill_null(False).alias("_first_application"),
+        pl.col("_phase").cast(PHASE).to_physical().cast(pl.Int8).fill_null(-1).alias("_phase"),
         pl.col("_decision").cast(pl.Int32),
         pl.col("_belgium").fill_null(False),
         _country_index("nationality").alias("_nat"),
@@ -139,34 +150,58 @@ def prepare(persons: pl.DataFrame, history: pl.DataFrame | None = None) -> pl.Da
     )
 
 
-def _followed_fields(persons: pl.DataFrame) -> list[pl.Expr]:
-    """A child on a parent's annex with no phase of its own follows that parent."""
-    follower = pl.col("annex_parent_id").is_not_null() & pl.col("procedure_phase").is_null()
-    parents = persons.select(
-        pl.col("dossier_id"),
-        pl.col("person_id").alias("annex_parent_id"),
-        *[pl.col(c).alias(f"_parent_{c}") for c in FOLLOWED],
-    ).unique(subset=["dossier_id", "annex_parent_id"], keep="first")
-    looked_up = persons.select("dossier_id", "annex_parent_id").join(
-        parents, on=["dossier_id", "annex_parent_id"], how="left", maintain_order="left"
+def _whole_years_between(earlier: str, later: str) -> pl.Expr:
+    """Whole years from ``earlier`` to ``later`` (largest n with earlier + n years <= later).
+
+    ``n < w`` exactly when ``earlier > later - w years`` (29 February -> 28 February):
+    the five-year test of the semantics, without date arithmetic per table.
+    """
+    a, b = pl.col(earlier), pl.col(later)
+    before_anniversary = (b.dt.month() < a.dt.month()) | (
+        (b.dt.month() == a.dt.month()) & (b.dt.day() < a.dt.day())
     )
-    short = {
-        "application_type": "_type",
-        "procedure_phase": "_phase",
-        "decision_notified_on": "_decision",
-        "belgium_responsible": "_belgium",
-    }
-    return [follower.alias("_follower")] + [
-        pl.when(follower).then(looked_up[f"_parent_{c}"]).otherwise(pl.col(c)).alias(short[c])
-        for c in FOLLOWED
-    ]
+    years = b.dt.year().cast(pl.Int32) - a.dt.year().cast(pl.Int32)
+    return years - before_anniversary.cast(pl.Int32)
+
+
+def _followed_fields(persons: pl.DataFrame) -> pl.DataFrame:
+    """A child on a parent's annex with no phase of its own follows that parent.
+
+    Returns ``_follower`` and the effective ``_type``, ``_phase``, ``_decision`` and
+    ``_belgium``. Only the followers and the persons they name are joined; the
+    result is scattered back by row number.
+    """
+    is_follower = persons.select(
+        pl.col("annex_parent_id").is_not_null() & pl.col("procedure_phase").is_null()
+    ).to_series()
+    followers = persons.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"), "dossier_id", "annex_parent_id"
+    ).filter(is_follower)
+    named = followers["annex_parent_id"].unique()
+    parents = (
+        persons.filter(pl.col("person_id").is_in(named))
+        .select(
+            "dossier_id",
+            pl.col("person_id").alias("annex_parent_id"),
+            *[pl.col(c).alias(f"_parent_{c}") for c in FOLLOWED],
+        )
+        .unique(subset=["dossier_id", "annex_parent_id"], keep="first")
+    )
+    looked_up = followers.join(parents, on=["dossier_id", "annex_parent_id"], how="left")
+    effective = {"_follower": is_follower}
+    for column, short in zip(FOLLOWED, ("_type", "_phase", "_decision", "_belgium"), strict=True):
+        values = persons[column].clone()
+        if looked_up.height:
+            values.scatter(looked_up["_i"], looked_up[f"_parent_{column}"])
+        effective[short] = values
+    return pl.DataFrame(effective)
 
 
 def _prior_support(persons: pl.DataFrame, history: pl.DataFrame | None) -> pl.Series:
     """Latest earlier support on or before registration: the date field or another dossier.
 
-    Only persons whose ``person_id`` occurs in more than one row are joined, so the
-    cost is in the repeat returners, not in the population.
+    Only persons whose ``person_id`` occurs in more than one row (of the input and
+    the history) are joined, so the cost is in the repeat returners.
     """
     stated = persons.select(
         pl.when(pl.col("previous_return_support_date") <= pl.col("registration_date")).then(
@@ -176,17 +211,25 @@ def _prior_support(persons: pl.DataFrame, history: pl.DataFrame | None) -> pl.Se
     pool = persons.select("person_id", "dossier_id", "dossier_status", "departure_date")
     if history is not None and history.height:
         pool = pl.concat([pool, history.select(pool.columns)])
+    repeated_ids = pool.filter(pl.col("person_id").is_duplicated())["person_id"].unique()
+    if repeated_ids.is_empty():
+        return stated
     departed = pool.filter(
-        (pl.col("dossier_status") == "departed") & pl.col("departure_date").is_not_null()
+        pl.col("person_id").is_in(repeated_ids)
+        & (pl.col("dossier_status") == "departed")
+        & pl.col("departure_date").is_not_null()
     ).select(
         "person_id", pl.col("dossier_id").alias("_other"), pl.col("departure_date").alias("_d")
     )
-    repeated_ids = pool.filter(pl.col("person_id").is_duplicated())["person_id"].unique()
-    repeat = persons.select(
-        pl.int_range(pl.len()).alias("_i"), "person_id", "dossier_id", "registration_date"
-    ).filter(pl.col("person_id").is_in(repeated_ids))
     earlier = (
-        repeat.join(departed, on="person_id")
+        persons.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_i"),
+            "person_id",
+            "dossier_id",
+            "registration_date",
+        )
+        .filter(pl.col("person_id").is_in(repeated_ids))
+        .join(departed, on="person_id")
         .filter(
             (pl.col("_other") != pl.col("dossier_id"))
             & (pl.col("_d") <= pl.col("registration_date"))
@@ -194,10 +237,12 @@ def _prior_support(persons: pl.DataFrame, history: pl.DataFrame | None) -> pl.Se
         .group_by("_i")
         .agg(pl.col("_d").max())
     )
-    from_dossiers = pl.DataFrame({"_i": pl.int_range(persons.height, eager=True)}).join(
-        earlier, on="_i", how="left", maintain_order="left"
-    )["_d"]
-    return pl.select(pl.max_horizontal(stated, from_dossiers)).to_series()
+    latest = stated.clone()
+    if earlier.height:
+        current = latest.gather(earlier["_i"])
+        best = pl.select(pl.max_horizontal(current, earlier["_d"])).to_series()
+        latest.scatter(earlier["_i"], best)
+    return latest
 
 
 # ---------------------------------------------------------------------------
@@ -269,13 +314,8 @@ def _bits(*pairs: tuple[pl.Expr, int]) -> pl.Expr:
     return reduce(lambda a, b: a | b, terms)
 
 
-def _years_before(day: pl.Expr, years: pl.Expr, table_years: list[int]) -> pl.Expr:
-    """``day`` minus whole years (29 Feb → 28 Feb), for the window values in the table."""
-    expr = pl.lit(None, pl.Int32)
-    for n in sorted(set(table_years)):
-        shifted = pl.col("_reg_date").dt.offset_by(f"-{n}y").cast(pl.Int32)
-        expr = pl.when(years == n).then(shifted).otherwise(expr)
-    return expr
+def _codes(phases: tuple[str, ...]) -> list[int]:
+    return [PHASES.index(phase) for phase in phases]
 
 
 # ---------------------------------------------------------------------------
@@ -283,109 +323,116 @@ def _years_before(day: pl.Expr, years: pl.Expr, table_years: list[int]) -> pl.Ex
 # ---------------------------------------------------------------------------
 
 
+def _dossier_has_reintegration(amounts: pl.DataFrame) -> pl.Series:
+    """Per row, whether any person of its dossier gets reintegration support.
+
+    A numpy scatter over the dossier's first-row index: far cheaper than a window.
+    """
+    dossier = amounts["_dossier"].to_numpy()
+    receives = amounts["_reintegration"].to_numpy() > 0
+    any_in_dossier = np.zeros(len(dossier), dtype=bool)
+    any_in_dossier[dossier[receives]] = True
+    return pl.Series("_fee_due", any_in_dossier[dossier])
+
+
 def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
-    """Apply one table to a prepared frame; amounts in integer cents, ``_mask`` of rule bits."""
-    period_start, period_end = _day(table.period.start), table.period.end
-    ref = pl.col("_reg").clip(lower_bound=period_start)
-    if period_end is not None:
-        ref = ref.clip(upper_bound=_day(period_end))
+    """Apply one table to a prepared frame; amounts in integer cents, ``_mask`` of rule bits.
+
+    Computed in stages (facts, then amounts, then split and totals) so that a fact
+    used by many amounts is evaluated once.
+    """
+    ref = pl.col("_reg").clip(lower_bound=_day(table.period.start))
+    if table.period.end is not None:
+        ref = ref.clip(upper_bound=_day(table.period.end))
     frame = prepared.with_columns(ref.alias("_ref"))
     earliest = None
     if frame.height:
-        earliest_day = frame["_ref"].min()
-        earliest = date.fromordinal(EPOCH.toordinal() + int(earliest_day))
+        earliest = date.fromordinal(EPOCH.toordinal() + int(frame["_ref"].min()))
     p = _Params(table, earliest)
     r = table.rule_ids
+    col = pl.col
 
-    # Exclusions, in order: became Belgian, five years, EU-15.
-    window = p.number("five_year_window")
-    years = [v for _, v in table.parameters["five_year_window"].changes]
-    recent = (pl.col("_prior_support") > _years_before(pl.col("_reg"), window, years)).fill_null(
-        False
-    )
-    belgian = pl.col("_belgian")
-    five_years = ~belgian & recent
-    eu15 = ~belgian & ~recent & pl.col("_eu15")
-    supported = ~belgian & ~recent & ~pl.col("_eu15")
-    ticket = supported | (eu15 & pl.col("_vulnerable"))
-
-    # Return premium (by nationality).
-    abolished = p.contains("premium_abolished_nationalities", "_nat")
-    visa_premium = p.per_person("premium_visa_required_adult", "premium_visa_required_minor")
-    free_premium = p.per_person("premium_visa_free_adult", "premium_visa_free_minor")
-    premium = (
-        pl.when(supported & ~abolished)
-        .then(pl.when(pl.col("_visa_nat")).then(visa_premium).otherwise(free_premium))
-        .otherwise(0)
-    )
-
-    # Base eligibility and category (by return country).
-    restricted = p.contains("restricted_countries", "_rc")
-    ended = p.contains("base_ended_countries", "_rc")
-    extra = p.contains("base_extra_countries", "_rc")
-    by_kind = pl.col("_visa_rc") | pl.col("_latam_rc")
-    qualifies = by_kind | extra
-    base_ok = ~restricted & ~ended & qualifies
-    priority_country = p.contains("priority_countries", "_rc")
-    eligible = supported & base_ok
-    base = pl.when(eligible).then(p.per_person("base_adult", "base_minor")).otherwise(0)
-    priority = (
-        pl.when(eligible & priority_country)
-        .then(p.per_person("priority_adult", "priority_minor"))
-        .otherwise(0)
+    # Stage 1: per-person facts under this table.
+    frame = (
+        frame.with_columns(
+            (col("_support_years") < p.number("five_year_window")).fill_null(False).alias("recent"),
+            p.contains("premium_abolished_nationalities", "_nat").alias("abolished"),
+            p.contains("restricted_countries", "_rc").alias("restricted"),
+            p.contains("base_ended_countries", "_rc").alias("ended"),
+            p.contains("base_extra_countries", "_rc").alias("extra"),
+            p.contains("priority_countries", "_rc").alias("priority_country"),
+            p.contains("monitored_countries", "_rc").alias("monitored"),
+            (col("_visa_rc") | col("_latam_rc")).alias("by_kind"),
+        )
+        .with_columns(
+            (~col("_belgian") & col("recent")).alias("five_years"),
+            (~col("_belgian") & ~col("recent") & col("_eu15")).alias("eu15"),
+            (~col("_belgian") & ~col("recent") & ~col("_eu15")).alias("supported"),
+            (col("by_kind") | col("extra")).alias("qualifies"),
+        )
+        .with_columns(
+            (col("supported") | (col("eu15") & col("_vulnerable"))).alias("ticket"),
+            (~col("restricted") & ~col("ended") & col("qualifies")).alias("base_ok"),
+        )
+        .with_columns(
+            (col("supported") & col("base_ok")).alias("eligible"),
+        )
     )
     has_category = "category" in r
     category = (
-        pl.when(base_ok & priority_country)
+        pl.when(col("base_ok") & col("priority_country"))
         .then(1)
-        .when(base_ok)
+        .when(col("base_ok"))
         .then(2)
-        .when(ended)
+        .when(col("ended"))
         .then(3)
         .cast(pl.Int8)
         if has_category
         else pl.lit(None, pl.Int8)
     )
+    supported, eligible = col("supported"), col("eligible")
 
     # Degressive top-up (2026).
     degressive = pl.lit(0, pl.Int64)
     degressive_bits: list[tuple[pl.Expr, int]] = []
     if table.has_degressive:
-        phase = pl.col("_phase")
-        who = (
-            (pl.col("_type") == "first").fill_null(False)
-            & ~pl.col("_mstatus")
-            & (~phase.is_in(DUBLIN_PHASES).fill_null(False) | pl.col("_belgium"))
-        )
-        when_ = (pl.col("_reg") >= p.day("degressive_registered_from")) & (
-            pl.col("_dep") >= p.day("degressive_departed_from")
-        )
-        target = eligible & pl.col("_applicant")
+        phase = col("_phase")
+        dublin_like = phase.is_in(_codes(DUBLIN_PHASES))
         within_grace = (
-            (pl.col("_reg") - pl.col("_decision")) <= p.number("refusal_grace_days")
+            (col("_reg") - col("_decision")) <= p.number("refusal_grace_days")
         ).fill_null(False)
-        amount = (
-            pl.when(phase.is_in(EARLY_PHASES).fill_null(False))
+        frame = frame.with_columns(
+            (col("_first_application") & ~col("_mstatus") & (~dublin_like | col("_belgium"))).alias(
+                "who"
+            ),
+            (
+                (col("_reg") >= p.day("degressive_registered_from"))
+                & (col("_dep") >= p.day("degressive_departed_from"))
+            ).alias("when"),
+            (eligible & col("_applicant")).alias("target"),
+            pl.when(phase.is_in(_codes(EARLY_PHASES)))
             .then(p.cents("degressive_early"))
-            .when(phase == "rvv_pending")
+            .when(phase == PHASES.index("rvv_pending"))
             .then(p.cents("degressive_late"))
-            .when(phase.is_in(REFUSAL_PHASES).fill_null(False) & within_grace)
+            .when(phase.is_in(_codes(REFUSAL_PHASES)) & within_grace)
             .then(p.cents("degressive_late"))
             .otherwise(p.cents("degressive_after_grace"))
+            .alias("degressive_amount"),
+        ).with_columns((col("target") & col("who") & col("when")).alias("granted"))
+        degressive = pl.when(col("granted")).then(col("degressive_amount")).otherwise(0)
+        who_bit, when_bit, amount_bit, child_bit = (
+            RULE_BIT[x]
+            for x in ("T26-DEGR-WHO", "T26-DEGR-WHEN", "T26-DEGR-AMOUNT", "T26-DEGR-CHILD")
         )
-        granted = target & who & when_
-        degressive = pl.when(granted).then(amount).otherwise(0)
-        degr = ("T26-DEGR-WHO", "T26-DEGR-WHEN", "T26-DEGR-AMOUNT", "T26-DEGR-CHILD")
-        who_bit, when_bit, amount_bit, child_bit = (RULE_BIT[x] for x in degr)
         degressive_bits = [
-            (target & ~who, who_bit),
-            (target & who & ~when_, when_bit),
-            (granted, who_bit | when_bit | amount_bit),
-            (granted & pl.col("_follower"), child_bit),
+            (col("target") & ~col("who"), who_bit),
+            (col("target") & col("who") & ~col("when"), when_bit),
+            (col("granted"), who_bit | when_bit | amount_bit),
+            (col("granted") & col("_follower"), child_bit),
         ]
 
-    # Vulnerability, medical, AMAAR, Balkan support.
-    nonmedical = pl.col("_nonmedical").cast(pl.Int64)
+    # Stage 2: the budget lines, and the rule bits that explain them.
+    nonmedical = col("_nonmedical").cast(pl.Int64)
     per_vulnerability = p.cents("vulnerability_topup")
     vulnerability = (
         pl.when(supported & (nonmedical > 0))
@@ -396,93 +443,103 @@ def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
         )
         .otherwise(0)
     )
-    medical = (
-        pl.when(supported & pl.col("_medical")).then(p.cents("medical_basic_topup")).otherwise(0)
-    )
-    amaar = pl.when(supported).then(pl.col("_amaar")).otherwise(0)
-    balkan_country = pl.col("_balkan_rc")
-    balkan = pl.when(supported & balkan_country).then(p.cents("balkan_admin_support")).otherwise(0)
-    monitored = p.contains("monitored_countries", "_rc")
-
+    visa_premium = p.per_person("premium_visa_required_adult", "premium_visa_required_minor")
+    free_premium = p.per_person("premium_visa_free_adult", "premium_visa_free_minor")
+    premium_due = supported & ~col("abolished")
+    optional_bit = {
+        name: p.bit(name) if name in table.parameters else 0
+        for name in ("base_extra_countries", "monitored_countries")
+    }
     amounts = frame.select(
-        pl.col("_dossier"),
-        pl.col("_principal"),
-        pl.col("_minor"),
-        pl.col("_ref"),
-        ticket.alias("ticket_eligible"),
+        col("_dossier"),
+        col("_principal"),
+        col("_minor"),
+        col("_ref"),
+        col("ticket").alias("ticket_eligible"),
         category.alias("category"),
-        pl.when(ticket)
+        pl.when(col("ticket"))
         .then(p.cents("transport_allowance"))
         .otherwise(0)
         .alias("transport_allowance"),
-        premium.alias("return_premium"),
-        base.alias("reintegration_base"),
-        priority.alias("priority_topup"),
+        pl.when(premium_due)
+        .then(pl.when(col("_visa_nat")).then(visa_premium).otherwise(free_premium))
+        .otherwise(0)
+        .alias("return_premium"),
+        pl.when(eligible)
+        .then(p.per_person("base_adult", "base_minor"))
+        .otherwise(0)
+        .alias("reintegration_base"),
+        pl.when(eligible & col("priority_country"))
+        .then(p.per_person("priority_adult", "priority_minor"))
+        .otherwise(0)
+        .alias("priority_topup"),
         degressive.alias("degressive_topup"),
         vulnerability.alias("vulnerability_topup"),
-        medical.alias("medical_topup"),
-        amaar.alias("amaar"),
-        balkan.alias("balkan_admin_support"),
+        pl.when(supported & col("_medical"))
+        .then(p.cents("medical_basic_topup"))
+        .otherwise(0)
+        .alias("medical_topup"),
+        pl.when(supported).then(col("_amaar")).otherwise(0).alias("amaar"),
+        pl.when(supported & col("_balkan_rc"))
+        .then(p.cents("balkan_admin_support"))
+        .otherwise(0)
+        .alias("balkan_admin_support"),
         _bits(
-            (belgian, RULE_BIT["C-EXCL-BE"]),
-            (five_years, RULE_BIT["C-EXCL-5Y"]),
-            (eu15, RULE_BIT["C-EXCL-EU15"]),
-            (ticket, RULE_BIT["C-TICKET"] | RULE_BIT["C-TRANSPORT"]),
-            (supported & abolished, p.bit("premium_abolished_nationalities")),
-            (supported & ~abolished & pl.col("_visa_nat"), p.bit("premium_visa_required_adult")),
-            (supported & ~abolished & ~pl.col("_visa_nat"), p.bit("premium_visa_free_adult")),
-            (supported & restricted, p.bit("restricted_countries")),
-            (supported & ~restricted & ended, p.bit("base_ended_countries")),
+            (col("_belgian"), RULE_BIT["C-EXCL-BE"]),
+            (col("five_years"), RULE_BIT["C-EXCL-5Y"]),
+            (col("eu15"), RULE_BIT["C-EXCL-EU15"]),
+            (col("ticket"), RULE_BIT["C-TICKET"] | RULE_BIT["C-TRANSPORT"]),
+            (supported & col("abolished"), p.bit("premium_abolished_nationalities")),
+            (premium_due & col("_visa_nat"), p.bit("premium_visa_required_adult")),
+            (premium_due & ~col("_visa_nat"), p.bit("premium_visa_free_adult")),
+            (supported & col("restricted"), p.bit("restricted_countries")),
+            (supported & ~col("restricted") & col("ended"), p.bit("base_ended_countries")),
             (eligible, p.bit("base_adult")),
+            (eligible & ~col("by_kind") & col("extra"), optional_bit["base_extra_countries"]),
             (
-                eligible & ~by_kind & extra,
-                p.bit("base_extra_countries") if "base_extra_countries" in table.parameters else 0,
-            ),
-            (
-                supported & ~restricted & ~ended & ~qualifies,
+                supported & ~col("restricted") & ~col("ended") & ~col("qualifies"),
                 RULE_BIT[r["no_base_without_category"]],
             ),
-            (eligible & priority_country, p.bit("priority_adult")),
-            (supported & pl.lit(has_category), RULE_BIT[r["category"]] if has_category else 0),
+            (eligible & col("priority_country"), p.bit("priority_adult")),
+            (supported, RULE_BIT[r["category"]] if has_category else 0),
             *degressive_bits,
             (supported & (nonmedical > 0), p.bit("vulnerability_topup")),
-            (supported & pl.col("_medical"), RULE_BIT["C-MED-BASIC"]),
-            (supported & (pl.col("_amaar") > 0), RULE_BIT["C-MED-AMAAR"]),
-            (supported & balkan_country, p.bit("balkan_admin_support")),
-            (
-                supported & monitored,
-                p.bit("monitored_countries") if "monitored_countries" in table.parameters else 0,
-            ),
+            (supported & col("_medical"), RULE_BIT["C-MED-BASIC"]),
+            (supported & (col("_amaar") > 0), RULE_BIT["C-MED-AMAAR"]),
+            (supported & col("_balkan_rc"), p.bit("balkan_admin_support")),
+            (supported & col("monitored"), optional_bit["monitored_countries"]),
         ).alias("_mask"),
     )
-    reintegration = reduce(lambda a, b: a + b, [pl.col(c) for c in REINTEGRATION_LINES])
+
+    # Stage 3: reintegration split, fee, total.
+    reintegration = reduce(lambda a, b: a + b, [col(c) for c in REINTEGRATION_LINES])
     cap = p.per_person("pap_cash_adult", "pap_cash_minor")
-    fee_due = (reintegration.max().over("_dossier") > 0) & pl.col("_principal")
-    with_split = amounts.with_columns(
-        pl.min_horizontal(cap, reintegration).alias("pap_cash"),
-        reintegration.alias("_reintegration"),
+    amounts = amounts.with_columns(reintegration.alias("_reintegration"))
+    fee_due = _dossier_has_reintegration(amounts) & col("_principal")
+    amounts = amounts.with_columns(
+        pl.min_horizontal(cap, col("_reintegration")).alias("pap_cash"),
         pl.when(fee_due)
         .then(p.cents("partner_service_fee"))
         .otherwise(0)
         .alias("partner_service_fee"),
     ).with_columns(
-        (pl.col("_reintegration") - pl.col("pap_cash")).alias("prp_in_kind"),
-        reduce(lambda a, b: a + b, [pl.col(c) for c in TOTAL_LINES]).alias("total"),
+        (col("_reintegration") - col("pap_cash")).alias("prp_in_kind"),
+        reduce(lambda a, b: a + b, [col(c) for c in TOTAL_LINES]).alias("total"),
         (
-            pl.col("_mask")
-            | pl.when(pl.col("_reintegration") > 0).then(p.bit("pap_cash_adult")).otherwise(0)
-            | pl.when(pl.col("partner_service_fee") > 0).then(RULE_BIT["C-FEE"]).otherwise(0)
+            col("_mask")
+            | pl.when(col("_reintegration") > 0).then(p.bit("pap_cash_adult")).otherwise(0)
+            | pl.when(col("partner_service_fee") > 0).then(RULE_BIT["C-FEE"]).otherwise(0)
         ).alias("_mask"),
     )
     return pl.concat(
         [
             prepared.select(KEY_COLUMNS),
-            with_split.select(
+            amounts.select(
                 pl.lit(table.name).alias("table"),
                 pl.lit(table.name).alias("applied_table"),
                 "category",
                 "ticket_eligible",
-                *[pl.col(c).cast(pl.Int64) for c in AMOUNT_COLUMNS],
+                *[col(c).cast(pl.Int64) for c in AMOUNT_COLUMNS],
                 "_mask",
             ),
         ],

@@ -1,0 +1,181 @@
+"""Entitlements in the warehouse: every person under every table, and the comparison.
+
+Library code for the Dagster assets and the CLI (no Dagster here). Amounts are
+computed in integer cents by ``rules.engine`` and stored as ``DECIMAL(12, 2)``,
+converted exactly in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from data_contracts.row_model import COLUMNS
+from pipelines.warehouse import query_frame
+from rules.engine import (
+    AMOUNT_COLUMNS,
+    choose_applicable,
+    evaluate_cents,
+    prepare,
+    with_rules_text,
+)
+from rules.parameters import Table, applicable_rules, built_in_table, load_scenario
+
+SCENARIO_FOLDER = Path(__file__).resolve().parents[1] / "rules" / "scenarios"
+BUDGET_LINES = AMOUNT_COLUMNS
+Progress = Callable[[str], None]
+
+ENTITLEMENTS_SCHEMA = f"""
+CREATE OR REPLACE TABLE entitlements (
+    dossier_id VARCHAR NOT NULL,
+    person_id VARCHAR NOT NULL,
+    "table" VARCHAR NOT NULL,
+    applied_table VARCHAR NOT NULL,
+    category TINYINT,
+    ticket_eligible BOOLEAN NOT NULL,
+    {", ".join(f"{c} DECIMAL(12, 2) NOT NULL" for c in AMOUNT_COLUMNS)},
+    rules VARCHAR NOT NULL
+)
+"""
+
+
+def default_scenarios() -> list[Path]:
+    return sorted(SCENARIO_FOLDER.glob("*.yaml"))
+
+
+def load_persons(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The contract columns of every person in the warehouse, typed."""
+    return query_frame(con, f"SELECT {', '.join(COLUMNS)} FROM dossier_persons")
+
+
+def evaluate_all(
+    persons: pl.DataFrame,
+    scenarios: Iterable[Table] = (),
+    history: pl.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> pl.DataFrame:
+    """Every person under 2025, 2026, ``applicable`` and each scenario (cents)."""
+    say = progress or (lambda _msg: None)
+    say(f"preparing {persons.height} persons")
+    prepared = prepare(persons, history)
+    rules = applicable_rules()
+    results = {}
+    for table in (built_in_table(rules.before_table), built_in_table(rules.after_table)):
+        say(f"evaluating table {table.name}")
+        results[table.name] = evaluate_cents(prepared, table)
+    results["applicable"] = choose_applicable(
+        prepared, results[rules.before_table], results[rules.after_table]
+    )
+    for scenario in scenarios:
+        if scenario.name in results:
+            raise ValueError(f"scenario name {scenario.name!r} clashes with a table name")
+        say(f"evaluating scenario {scenario.name} ({scenario.source_file})")
+        results[scenario.name] = evaluate_cents(prepared, scenario)
+    return with_rules_text(pl.concat(list(results.values())))
+
+
+def write_entitlements(con: duckdb.DuckDBPyConnection, evaluated_cents: pl.DataFrame) -> int:
+    """Replace table ``entitlements`` (cents → DECIMAL(12, 2) exactly, in SQL)."""
+    amounts = ", ".join(
+        f"(CAST({c} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))::DECIMAL(12, 2)"
+        for c in AMOUNT_COLUMNS
+    )
+    con.register("evaluated", evaluated_cents)
+    try:
+        con.begin()
+        con.execute(ENTITLEMENTS_SCHEMA)
+        con.execute(
+            f"""INSERT INTO entitlements SELECT dossier_id, person_id, "table", applied_table,
+                category, ticket_eligible, {amounts}, rules FROM evaluated"""
+        )
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    finally:
+        con.unregister("evaluated")
+    return evaluated_cents.height
+
+
+def build_entitlements(
+    con: duckdb.DuckDBPyConnection,
+    scenario_files: Iterable[str | Path] | None = None,
+    progress: Progress | None = None,
+) -> int:
+    files = default_scenarios() if scenario_files is None else [Path(f) for f in scenario_files]
+    scenarios = [load_scenario(f) for f in files]
+    persons = load_persons(con)
+    return write_entitlements(con, evaluate_all(persons, scenarios, progress=progress))
+
+
+COMPARISON_SQL = """
+CREATE OR REPLACE TABLE table_comparison AS
+WITH person AS (
+    SELECT p.dossier_id, p.person_id, p.return_country,
+           year(p.registration_date) AS registration_year,
+           e25.category AS category_2025, e26.category AS category_2026,
+           {line_pairs}
+    FROM dossier_persons p
+    JOIN entitlements e25 ON e25.dossier_id = p.dossier_id AND e25.person_id = p.person_id
+                          AND e25."table" = '2025'
+    JOIN entitlements e26 ON e26.dossier_id = p.dossier_id AND e26.person_id = p.person_id
+                          AND e26."table" = '2026'
+    WHERE p.dossier_status IN ('departed', 'registered')
+),
+long AS (
+    UNPIVOT person ON {unpivot} INTO NAME budget_line VALUE amounts
+)
+SELECT return_country, category_2026 AS category, registration_year, budget_line,
+       count(*) AS persons,
+       sum(amounts[1]) AS cost_2025,
+       sum(amounts[2]) AS cost_2026,
+       sum(amounts[2]) - sum(amounts[1]) AS difference,
+       count(*) FILTER (WHERE amounts[2] > amounts[1]) AS persons_better_off,
+       count(*) FILTER (WHERE amounts[2] < amounts[1]) AS persons_worse_off
+FROM long
+GROUP BY ALL
+ORDER BY return_country, registration_year, budget_line
+"""
+
+
+def build_table_comparison(con: duckdb.DuckDBPyConnection) -> int:
+    """Per return country, 2026 category, registration year and budget line: persons,
+    cost under each table, difference, persons better and worse off under 2026.
+
+    Population: departed and registered dossiers (cancelled and no-show cost nothing).
+    """
+    pairs = ", ".join(f"[e25.{c}, e26.{c}] AS {c}" for c in BUDGET_LINES)
+    con.execute(COMPARISON_SQL.format(line_pairs=pairs, unpivot=", ".join(BUDGET_LINES)))
+    return con.execute("SELECT count(*) FROM table_comparison").fetchall()[0][0]
+
+
+def entitlement_problems(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Totals that do not reconcile, negative amounts, persons missing a table."""
+    problems = []
+    total = " + ".join(c for c in AMOUNT_COLUMNS if c not in ("pap_cash", "prp_in_kind", "total"))
+    reintegration = (
+        "reintegration_base + priority_topup + degressive_topup + vulnerability_topup"
+        " + medical_topup"
+    )
+    checks = {
+        "total ≠ sum of its budget lines": f"total <> {total}",
+        "pap_cash + prp_in_kind ≠ reintegration support": (
+            f"pap_cash + prp_in_kind <> {reintegration}"
+        ),
+        "negative amount": " OR ".join(f"{c} < 0" for c in AMOUNT_COLUMNS),
+    }
+    for label, condition in checks.items():
+        count = con.execute(f"SELECT count(*) FROM entitlements WHERE {condition}").fetchall()
+        if count[0][0]:
+            problems.append(f"{count[0][0]} rows: {label}")
+    missing = con.execute(
+        """SELECT count(*) FROM dossier_persons p, (SELECT DISTINCT "table" FROM entitlements) t
+           WHERE NOT EXISTS (SELECT 1 FROM entitlements e WHERE e.dossier_id = p.dossier_id
+                 AND e.person_id = p.person_id AND e."table" = t."table")"""
+    ).fetchall()[0][0]
+    if missing:
+        problems.append(f"{missing} (person, table) pairs without an entitlement row")
+    return problems
