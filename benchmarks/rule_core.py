@@ -57,7 +57,8 @@ out = {"persons": population.height, "rss_population_mib": rss()}
 start = time.perf_counter()
 prepared = prepare(population)
 out["prepare_s"] = time.perf_counter() - start
-sample = population.filter(pl.col("dossier_id").is_in(population["dossier_id"].unique().head(12000)))
+first_dossiers = population["dossier_id"].unique().head(12000)
+sample = population.filter(pl.col("dossier_id").is_in(first_dossiers))
 sample_rows = sample.to_dicts()
 del population
 for name in ("2025", "2026"):
@@ -128,7 +129,8 @@ def main() -> None:
                     f"{t['engine_per_s'] / 1e6:,.1f} M person-evaluations/s; "
                     f"reference {t['reference_per_s']:,.0f} persons/s "
                     f"(sample of {t['reference_persons']:,}); ratio {ratio:,.0f}x; "
-                    f"output: rules text {t['rules_text_s']:.2f} s, EUR decimals {t['to_eur_s']:.2f} s"
+                    f"output: rules text {t['rules_text_s']:.2f} s, "
+                    f"EUR decimals {t['to_eur_s']:.2f} s"
                 )
 
 

@@ -10,6 +10,7 @@ import dagster as dg
 import pytest
 
 from pipelines.definitions import defs
+from pipelines.defs import entitlements as entitlement_defs
 from pipelines.defs import ingest as ingest_defs
 from pipelines.defs.jobs import MAIN_JOB
 from pipelines.warehouse import connect, scalar
@@ -21,13 +22,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_code_location_has_the_ingest_assets_checks_sensor_and_jobs():
     repo = defs.get_repository_def()
     keys = {key.to_user_string() for key in repo.asset_graph.get_all_asset_keys()}
-    assert {"ingested_files", "dossier_persons", "quarantine"} <= keys
+    assert {
+        "ingested_files",
+        "dossier_persons",
+        "quarantine",
+        "entitlements",
+        "table_comparison",
+    } <= keys
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert {
         ingest_defs.ROW_ACCOUNTING,
         ingest_defs.DATASET_EXPECTATIONS,
         ingest_defs.DOSSIER_INTEGRITY,
         ingest_defs.NO_REJECTED_FILES,
+        entitlement_defs.AMOUNTS_RECONCILE,
+        entitlement_defs.COMPARISON_MATCHES_ENTITLEMENTS,
     } <= checks
     assert defs.get_job_def(MAIN_JOB) and defs.get_job_def("ingest_job")
     assert defs.get_sensor_def("landing_folder_sensor")
@@ -72,6 +81,8 @@ def test_main_job_ingests_the_landing_folder_and_every_check_passes(tmp_path):
     assert result.success
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert all(e.passed for e in evaluations.values()), evaluations
+    assert entitlement_defs.AMOUNTS_RECONCILE in evaluations
+    assert entitlement_defs.COMPARISON_MATCHES_ENTITLEMENTS in evaluations
     materialized = {
         m.asset_key.to_user_string(): m.metadata
         for m in result.asset_materializations_for_node("ingest_extracts")
@@ -80,6 +91,8 @@ def test_main_job_ingests_the_landing_folder_and_every_check_passes(tmp_path):
     assert materialized["quarantine"]["dagster/row_count"].value == 1
     with connect(db, read_only=True) as con:
         assert scalar(con, "SELECT count(*) FROM ingested_files") == 2
+        tables = scalar(con, 'SELECT count(DISTINCT "table") FROM entitlements')
+        assert tables == 4  # 2025, 2026, applicable and the shipped scenario
 
 
 def test_rejected_file_shows_as_a_failed_warning_check(tmp_path):

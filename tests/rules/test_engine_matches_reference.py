@@ -170,7 +170,8 @@ def departure(draw, registered: date, status: str) -> date | None:
 def dossier(draw, number: int) -> list[dict]:
     """One dossier: a principal, maybe a partner and other adults, maybe annex children.
 
-    The persons of a dossier share its dates (as the applicable rule assumes).
+    The persons of a dossier share the registration date; now and then a person has a
+    departure date of their own.
     """
     registered = draw(registration_day)
     status = draw(STATUS)
@@ -208,6 +209,9 @@ def dossier(draw, number: int) -> list[dict]:
         elif one_in(draw, 6):
             # a non-applicant (or a follower) may still carry a stale notification date
             row["decision_notified_on"] = registered - timedelta(days=draw(DAYS_90))
+        if one_in(draw, 12):
+            # the contract does not force one departure date per dossier
+            row["departure_date"] = departure(draw, registered, status)
         if role != "child":
             adults.append(person_id)
         rows.append(ExtractRow.model_validate(row).model_dump())
