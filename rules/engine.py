@@ -528,7 +528,7 @@ def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
         (
             col("_mask")
             | pl.when(col("_reintegration") > 0).then(p.bit("pap_cash_adult")).otherwise(0)
-            | pl.when(col("partner_service_fee") > 0).then(RULE_BIT["C-FEE"]).otherwise(0)
+            | pl.when(fee_due).then(RULE_BIT["C-FEE"]).otherwise(0)
         ).alias("_mask"),
     )
     return pl.concat(

@@ -203,7 +203,6 @@ class Person:
     decision_notified_on: date | None
     belgium_responsible: bool | None
     follower: bool  # on a parent's annex without an own phase
-    parent_id: str | None  # the parent actually followed
 
     def __getitem__(self, column: str) -> Any:
         return self.row[column]
@@ -252,7 +251,6 @@ def household(persons: Sequence[dict]) -> list[Person]:
                 decision_notified_on=source["decision_notified_on"],
                 belgium_responsible=source["belgium_responsible"],
                 follower=follower,
-                parent_id=parent["person_id"] if parent is not None else None,
             )
         )
     return result
@@ -546,7 +544,9 @@ def degressive_topup(person: Person, values: Values, base_eligible: bool) -> lis
             "degressive_topup",
             ZERO,
             "degressive_registered_from",
-            "Registered and departing within the dates of the degressive top-up.",
+            f"Registered on {person['registration_date']} and departing on "
+            f"{departure(person)}: from {values['degressive_registered_from']} and "
+            f"{values['degressive_departed_from']}.",
         ),
         degressive_amount(person, values),
     ]
