@@ -535,8 +535,8 @@ def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
         [
             prepared.select(KEY_COLUMNS),
             amounts.select(
-                pl.lit(table.name).alias("table"),
-                pl.lit(table.name).alias("applied_table"),
+                pl.lit(table.name, pl.Categorical).alias("table"),
+                pl.lit(table.name, pl.Categorical).alias("applied_table"),
                 "category",
                 "ticket_eligible",
                 *[col(c).cast(pl.Int64) for c in AMOUNT_COLUMNS],
@@ -579,7 +579,7 @@ def choose_applicable(
         ).alias("_mask"),
     )
     return pl.concat(
-        [prepared.select(KEY_COLUMNS), chosen.with_columns(pl.lit("applicable").alias("table"))],
+        [prepared.select(KEY_COLUMNS), chosen.with_columns(pl.lit("applicable", pl.Categorical).alias("table"))],
         how="horizontal",
     ).select(
         *KEY_COLUMNS,
