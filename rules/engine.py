@@ -179,7 +179,7 @@ def _followed_fields(persons: pl.DataFrame) -> pl.DataFrame:
     ).filter(is_follower)
     named = followers["annex_parent_id"].unique()
     parents = (
-        persons.filter(pl.col("person_id").is_in(named))
+        persons.filter(pl.col("person_id").is_in(named.implode()))
         .select(
             "dossier_id",
             pl.col("person_id").alias("annex_parent_id"),
@@ -215,7 +215,7 @@ def _prior_support(persons: pl.DataFrame, history: pl.DataFrame | None) -> pl.Se
     if repeated_ids.is_empty():
         return stated
     departed = pool.filter(
-        pl.col("person_id").is_in(repeated_ids)
+        pl.col("person_id").is_in(repeated_ids.implode())
         & (pl.col("dossier_status") == "departed")
         & pl.col("departure_date").is_not_null()
     ).select(
@@ -228,7 +228,7 @@ def _prior_support(persons: pl.DataFrame, history: pl.DataFrame | None) -> pl.Se
             "dossier_id",
             "registration_date",
         )
-        .filter(pl.col("person_id").is_in(repeated_ids))
+        .filter(pl.col("person_id").is_in(repeated_ids.implode()))
         .join(departed, on="person_id")
         .filter(
             (pl.col("_other") != pl.col("dossier_id"))
