@@ -20,6 +20,8 @@ import numpy as np
 import polars as pl
 
 from data_contracts.countries import countries
+from data_contracts.row_model import PROCEDURE_PHASES, REFUSAL_PHASES
+from rules.budget_lines import AMOUNT_COLUMNS, REINTEGRATION_LINES, TOTAL_LINES
 from rules.ids import RULE_BIT, rules_text
 from rules.parameters import (
     Parameter,
@@ -29,44 +31,12 @@ from rules.parameters import (
     built_in_table,
 )
 
-AMOUNT_COLUMNS = (
-    "transport_allowance",
-    "return_premium",
-    "reintegration_base",
-    "priority_topup",
-    "degressive_topup",
-    "vulnerability_topup",
-    "medical_topup",
-    "amaar",
-    "balkan_admin_support",
-    "partner_service_fee",
-    "pap_cash",
-    "prp_in_kind",
-    "total",
-)
-REINTEGRATION_LINES = (
-    "reintegration_base",
-    "priority_topup",
-    "degressive_topup",
-    "vulnerability_topup",
-    "medical_topup",
-)
-TOTAL_LINES = tuple(c for c in AMOUNT_COLUMNS if c not in ("pap_cash", "prp_in_kind", "total"))
 KEY_COLUMNS = ("dossier_id", "person_id")
 EUR = pl.Decimal(12, 2)
 EPOCH = date(1970, 1, 1)
 EARLY_PHASES = ("dvz", "cgvs_pending", "dublin", "annex_26quater")
 DUBLIN_PHASES = ("dublin", "annex_26quater")
-REFUSAL_PHASES = ("cgvs_refused", "rvv_refused")
-PHASES = (
-    "dvz",
-    "dublin",
-    "annex_26quater",
-    "cgvs_pending",
-    "cgvs_refused",
-    "rvv_pending",
-    "rvv_refused",
-)
+PHASES = PROCEDURE_PHASES
 PHASE = pl.Enum(PHASES)
 FOLLOWED = ("application_type", "procedure_phase", "decision_notified_on", "belgium_responsible")
 COUNTRY_CODES: tuple[str, ...] = tuple(countries()["iso3"].to_list())
@@ -579,7 +549,10 @@ def choose_applicable(
         ).alias("_mask"),
     )
     return pl.concat(
-        [prepared.select(KEY_COLUMNS), chosen.with_columns(pl.lit("applicable", pl.Categorical).alias("table"))],
+        [
+            prepared.select(KEY_COLUMNS),
+            chosen.with_columns(pl.lit("applicable", pl.Categorical).alias("table")),
+        ],
         how="horizontal",
     ).select(
         *KEY_COLUMNS,

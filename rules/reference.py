@@ -24,45 +24,10 @@ from functools import cache
 from typing import Any
 
 from data_contracts.countries import COUNTRIES_CSV
+from rules.budget_lines import AMOUNT_COLUMNS, REINTEGRATION_LINES, TOTAL_LINES
 from rules.ids import RULE_IDS
 from rules.parameters import Parameter, Table, applicable_rules, load_table
 
-AMOUNT_COLUMNS: tuple[str, ...] = (
-    "transport_allowance",
-    "return_premium",
-    "reintegration_base",
-    "priority_topup",
-    "degressive_topup",
-    "vulnerability_topup",
-    "medical_topup",
-    "amaar",
-    "balkan_admin_support",
-    "partner_service_fee",
-    "pap_cash",
-    "prp_in_kind",
-    "total",
-)
-# The budget lines that add up to ``total`` (the ticket is an actual cost, not in it).
-TOTAL_LINES: tuple[str, ...] = (
-    "transport_allowance",
-    "return_premium",
-    "reintegration_base",
-    "priority_topup",
-    "degressive_topup",
-    "vulnerability_topup",
-    "medical_topup",
-    "amaar",
-    "balkan_admin_support",
-    "partner_service_fee",
-)
-# Reintegration support: base and top-ups (not AMAAR, not Balkan support).
-REINTEGRATION_LINES: tuple[str, ...] = (
-    "reintegration_base",
-    "priority_topup",
-    "degressive_topup",
-    "vulnerability_topup",
-    "medical_topup",
-)
 NONMEDICAL_FLAGS: tuple[str, ...] = (
     "pregnant",
     "ex_unaccompanied_minor",
