@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -28,7 +28,6 @@ from data_contracts.row_model import COLUMNS
 from pipelines.warehouse import fetch_one, query_frame, scalar
 
 EXTRACT_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
-KEY = ("dossier_id", "person_id")
 Progress = Callable[[str], None]
 
 
@@ -61,9 +60,6 @@ class FileOutcome:
             f"{self.rows_quarantined} quarantined"
         )
         return line + (f" — {self.message}" if self.message else "")
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 def extract_files(paths: Iterable[str | Path]) -> list[Path]:

@@ -77,12 +77,6 @@ CREATE TABLE IF NOT EXISTS quarantine (
 );
 """
 
-TABLE_DOCS = {
-    "ingested_files": "one row per extract file seen: counts, status, message, GX outcome",
-    "dossier_persons": "latest valid version of every (dossier_id, person_id)",
-    "quarantine": "every rejected row: source file and record, reason, raw values",
-}
-
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)

@@ -12,7 +12,6 @@ chains on the reference date; country lists become lookups by country index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date
 from functools import reduce
 
@@ -24,7 +23,6 @@ from data_contracts.row_model import PROCEDURE_PHASES, REFUSAL_PHASES
 from rules.budget_lines import AMOUNT_COLUMNS, REINTEGRATION_LINES, TOTAL_LINES
 from rules.ids import RULE_BIT, rules_text
 from rules.parameters import (
-    Parameter,
     ParameterDateError,
     Table,
     applicable_rules,
@@ -92,7 +90,6 @@ def prepare(persons: pl.DataFrame, history: pl.DataFrame | None = None) -> pl.Da
         (pl.col("role") == "principal").alias("_principal"),
         reg.alias("_reg"),
         pl.coalesce("departure_date", "registration_date").cast(pl.Int32).alias("_dep"),
-        pl.col("registration_date").alias("_reg_date"),
         (pl.col("age_at_registration") < 18).alias("_minor"),
         nonmedical.alias("_nonmedical"),
         pl.col("medical_basic").fill_null(False).alias("_medical"),
@@ -271,9 +268,6 @@ class _Params:
 
     def bit(self, name: str) -> int:
         return RULE_BIT[self.table.parameters[name].rule]
-
-    def used(self) -> Iterable[Parameter]:
-        return self.table.parameters.values()
 
 
 def _bits(*pairs: tuple[pl.Expr, int]) -> pl.Expr:

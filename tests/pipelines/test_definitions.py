@@ -38,7 +38,7 @@ def test_code_location_has_the_ingest_assets_checks_sensor_and_jobs():
         entitlement_defs.AMOUNTS_RECONCILE,
         entitlement_defs.COMPARISON_MATCHES_ENTITLEMENTS,
     } <= checks
-    assert defs.get_job_def(MAIN_JOB) and defs.get_job_def("ingest_job")
+    assert defs.resolve_job_def(MAIN_JOB) and defs.resolve_job_def("ingest_job")
     assert defs.get_sensor_def("landing_folder_sensor")
 
 
@@ -56,7 +56,7 @@ def test_dagster_definitions_validate_accepts_the_code_location():
 
 def run_main_job(tmp_path: Path, landing: Path):
     db = tmp_path / "wh.duckdb"
-    result = defs.get_job_def(MAIN_JOB).execute_in_process(
+    result = defs.resolve_job_def(MAIN_JOB).execute_in_process(
         run_config={
             "resources": {"warehouse": {"config": {"database": str(db)}}},
             "ops": {"ingest_extracts": {"config": {"paths": [str(landing)]}}},
