@@ -61,14 +61,8 @@ def _attribute(name: str, index: str) -> pl.Expr:
 
 def prepare(persons: pl.DataFrame, history: pl.DataFrame | None = None) -> pl.DataFrame:
     """Derive the columns every table needs (one row per input row, same order)."""
-    unknown = (
-        pl.concat([persons["nationality"], persons["return_country"]])
-        .filter(
-            ~pl.concat([persons["nationality"], persons["return_country"]]).is_in(COUNTRY_CODES)
-        )
-        .unique()
-        .to_list()
-    )
+    codes = pl.concat([persons["nationality"], persons["return_country"]])
+    unknown = codes.filter(~codes.is_in(COUNTRY_CODES)).unique().to_list()
     if unknown:
         raise ValueError(f"unknown country codes {sorted(map(str, unknown))[:10]}")
     frame = pl.concat([persons, _followed_fields(persons)], how="horizontal").with_columns(
