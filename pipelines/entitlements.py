@@ -13,10 +13,10 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from data_contracts.row_model import COLUMNS
 from pipelines.warehouse import query_frame
 from rules.engine import (
     AMOUNT_COLUMNS,
+    INPUT_COLUMNS,
     choose_applicable,
     evaluate_cents,
     prepare,
@@ -47,8 +47,8 @@ def default_scenarios() -> list[Path]:
 
 
 def load_persons(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The contract columns of every person in the warehouse, typed."""
-    return query_frame(con, f"SELECT {', '.join(COLUMNS)} FROM dossier_persons")
+    """The columns the rule engine reads, of every person in the warehouse, typed."""
+    return query_frame(con, f"SELECT {', '.join(INPUT_COLUMNS)} FROM dossier_persons")
 
 
 def evaluate_all(

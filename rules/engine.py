@@ -1,17 +1,26 @@
 """The vectorised rule engine: every person under a table, in polars, in integer cents.
 
-``prepare`` derives, once, what every table needs (dates as day numbers, country
-attributes, household and five-year facts); ``evaluate_cents`` applies one table to
-a prepared frame with a single polars ``select``; ``evaluate`` is the same with EUR
-amounts as ``Decimal(12, 2)``. ``docs/rules-semantics.md`` is the specification and
-``rules/reference.py`` the plain-Python twin the property tests compare against.
+``prepare`` derives, once, what every table needs: per person the identity, the
+dossier, the dates and a *profile* number; and the table of distinct profiles. A
+profile is everything the tables read about a person except dates and the AMAAR
+amount (countries, phase, age group, vulnerabilities, household and five-year
+facts), so a large population has few of them.
 
-No Python loop over rows: parameters dated within a table become ``when/then``
-chains on the reference date; country lists become lookups by country index.
+``evaluate_cents`` applies one table: it turns each person's dates into the few
+facts the table reads (which dated parameter values apply, five-year window,
+degressive dates, refusal grace), evaluates the rules once per distinct
+(profile, date facts) with polars expressions, and gathers the result back to every
+person; the per-dossier fee and the per-person AMAAR amount are then added row-wise.
+Persons sharing a key are indistinguishable to the rules, so the result is the same
+as evaluating every row (``deduplicate=False`` does exactly that; the tests compare
+both). ``docs/rules-semantics.md`` is the specification and ``rules/reference.py``
+the plain-Python twin the property tests compare against.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import date
 from functools import reduce
 
@@ -39,19 +48,50 @@ PHASE = pl.Enum(PHASES)
 FOLLOWED = ("application_type", "procedure_phase", "decision_notified_on", "belgium_responsible")
 COUNTRY_CODES: tuple[str, ...] = tuple(countries()["iso3"].to_list())
 COUNTRY = pl.Enum(COUNTRY_CODES)
+VULNERABILITY_FLAGS = ("pregnant", "ex_unaccompanied_minor", "single_parent", "trafficking_victim")
+# The extract columns the engine reads (load only these for large populations).
+INPUT_COLUMNS: tuple[str, ...] = (
+    "dossier_id",
+    "person_id",
+    "role",
+    "annex_parent_id",
+    "age_at_registration",
+    "nationality",
+    "return_country",
+    "registration_date",
+    "departure_date",
+    "dossier_status",
+    "residence_status",
+    *FOLLOWED,
+    "protection_in_other_member_state",
+    *VULNERABILITY_FLAGS,
+    "medical_basic",
+    "amaar_estimated_cost_eur",
+    "previous_return_support_date",
+    "became_belgian",
+)
+# Amounts of one profile are bounded by the tables' parameters: Int32 cents (< 21 M EUR)
+# halves the memory of a large evaluation. AMAAR (an estimate from the extract) and
+# the total that includes it are Int64. Sum them as Int64 (polars sums Int32 in Int32).
+LINE = pl.Int32
+WIDE_LINES = ("amaar", "total")
 
 
 def _day(value: date) -> int:
     return (value - EPOCH).days
 
 
-def _country_index(column: str) -> pl.Expr:
-    return pl.col(column).cast(COUNTRY).to_physical().cast(pl.Int32)
+@dataclass(frozen=True)
+class Prepared:
+    """Per person: ``rows`` (identity, dossier, dates, AMAAR cents, ``_profile``);
+    per distinct profile: ``profiles`` (row ``i`` describes profile ``i``)."""
 
+    rows: pl.DataFrame
+    profiles: pl.DataFrame
 
-def _attribute(name: str, index: str) -> pl.Expr:
-    """A countries.csv attribute looked up by country index."""
-    return pl.lit(countries()[name]).gather(pl.col(index))
+    @property
+    def height(self) -> int:
+        return self.rows.height
 
 
 # ---------------------------------------------------------------------------
@@ -59,56 +99,123 @@ def _attribute(name: str, index: str) -> pl.Expr:
 # ---------------------------------------------------------------------------
 
 
-def prepare(persons: pl.DataFrame, history: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Derive the columns every table needs (one row per input row, same order)."""
-    codes = pl.concat([persons["nationality"], persons["return_country"]])
-    unknown = codes.filter(~codes.is_in(COUNTRY_CODES)).unique().to_list()
-    if unknown:
-        raise ValueError(f"unknown country codes {sorted(map(str, unknown))[:10]}")
-    frame = pl.concat([persons, _followed_fields(persons)], how="horizontal").with_columns(
-        _prior_support(persons, history).alias("_prior_support"),
-        pl.int_range(pl.len(), dtype=pl.Int32).alias("_row"),
-    )
-    flags = ["pregnant", "ex_unaccompanied_minor", "single_parent", "trafficking_victim"]
+def _profile_fields(amaar_amounts: int) -> dict[str, tuple[pl.Expr, int]]:
+    """The profile: name → (expression on the prepared source, number of values).
+
+    Values are small non-negative integers, so a profile packs exactly into one
+    Int64 (mixed radix) and distinct profiles are found by hashing one column.
+    """
+    col = pl.col
+    flags = [col(f).fill_null(False).cast(pl.Int64) for f in VULNERABILITY_FLAGS]
     nonmedical = reduce(
-        lambda a, b: a + b,
-        [pl.col(f).fill_null(False).cast(pl.Int8) for f in flags]
-        + [(pl.col("age_at_registration") >= 65).cast(pl.Int8)],
+        lambda a, b: a + b, [*flags, (col("age_at_registration") >= 65).cast(pl.Int64)]
     )
-    amaar = (pl.col("amaar_estimated_cost_eur").fill_null(0) * 100).cast(pl.Int64)
-    reg = pl.col("registration_date").cast(pl.Int32)
-    return frame.select(
-        pl.col("dossier_id"),
-        pl.col("person_id"),
-        pl.col("_row").first().over("dossier_id").alias("_dossier"),
-        (pl.col("role") == "principal").alias("_principal"),
-        reg.alias("_reg"),
-        pl.coalesce("departure_date", "registration_date").cast(pl.Int32).alias("_dep"),
-        (pl.col("age_at_registration") < 18).alias("_minor"),
-        nonmedical.alias("_nonmedical"),
-        pl.col("medical_basic").fill_null(False).alias("_medical"),
-        amaar.alias("_amaar"),
-        pl.col("became_belgian").fill_null(False).alias("_belgian"),
-        _whole_years_between("_prior_support", "registration_date").alias("_support_years"),
-        (pl.col("residence_status") == "applicant").alias("_applicant"),
-        pl.col("protection_in_other_member_state").fill_null(False).alias("_mstatus"),
-        pl.col("_follower"),
-        (pl.col("_type") == "first").fill_null(False).alias("_first_application"),
-        pl.col("_phase").cast(PHASE).to_physical().cast(pl.Int8).fill_null(-1).alias("_phase"),
-        pl.col("_decision").cast(pl.Int32),
-        pl.col("_belgium").fill_null(False),
-        _country_index("nationality").alias("_nat"),
-        _country_index("return_country").alias("_rc"),
-    ).with_columns(
-        _attribute("eu15", "_nat").alias("_eu15"),
-        _attribute("visa_required", "_nat").alias("_visa_nat"),
-        _attribute("visa_required", "_rc").alias("_visa_rc"),
-        _attribute("latin_america", "_rc").alias("_latam_rc"),
-        _attribute("balkans", "_rc").alias("_balkan_rc"),
+    boolean = {
+        "_minor": col("age_at_registration") < 18,
+        "_medical": col("medical_basic").fill_null(False),
+        "_belgian": col("became_belgian").fill_null(False),
+        "_applicant": col("residence_status") == "applicant",
+        "_mstatus": col("protection_in_other_member_state").fill_null(False),
+        "_follower": col("_follower"),
+        "_first_application": (col("_type") == "first").fill_null(False),
+        "_belgium": col("_belgium").fill_null(False),
+    }
+    fields = {name: (expr.fill_null(False).cast(pl.Int64), 2) for name, expr in boolean.items()}
+    fields["_nonmedical"] = (nonmedical, len(VULNERABILITY_FLAGS) + 2)
+    fields["_amaar_amount"] = (col("_amaar_amount").cast(pl.Int64), amaar_amounts)
+    fields["_phase"] = (
+        col("_phase").cast(PHASE).to_physical().cast(pl.Int64).fill_null(-1) + 1,
+        len(PHASES) + 1,
+    )
+    for name, source in (("_nat", "nationality"), ("_rc", "return_country")):
+        fields[name] = (col(source).cast(COUNTRY).to_physical().cast(pl.Int64), len(COUNTRY_CODES))
+    return fields
+
+
+def _profile_code(fields: dict[str, tuple[pl.Expr, int]]) -> pl.Expr:
+    radix, terms = 1, []
+    for expr, size in fields.values():
+        terms.append(expr * radix)
+        radix *= size
+    assert radix < 2**62, "profile fields no longer fit one Int64"
+    return reduce(lambda a, b: a + b, terms)
+
+
+def _with_country_attributes(profiles: pl.DataFrame) -> pl.DataFrame:
+    def attribute(name: str, index: str) -> pl.Expr:
+        return pl.lit(countries()[name]).gather(pl.col(index))
+
+    return profiles.with_columns(
+        attribute("eu15", "_nat").alias("_eu15"),
+        attribute("visa_required", "_nat").alias("_visa_nat"),
+        attribute("visa_required", "_rc").alias("_visa_rc"),
+        attribute("latin_america", "_rc").alias("_latam_rc"),
+        attribute("balkans", "_rc").alias("_balkan_rc"),
+        (pl.col("_amaar") > 0).alias("_has_amaar"),
         ((pl.col("_nonmedical") > 0) | pl.col("_medical") | (pl.col("_amaar") > 0)).alias(
             "_vulnerable"
         ),
     )
+
+
+def prepare(persons: pl.DataFrame, history: pl.DataFrame | None = None) -> Prepared:
+    """Derive what every table needs (``rows`` in input order, and the profiles)."""
+    codes = pl.concat([persons["nationality"], persons["return_country"]])
+    unknown = codes.filter(~codes.is_in(COUNTRY_CODES)).unique().to_list()
+    if unknown:
+        raise ValueError(f"unknown country codes {sorted(map(str, unknown))[:10]}")
+    source = pl.concat(
+        [persons.select(INPUT_COLUMNS), _followed_fields(persons)], how="horizontal"
+    ).with_columns(_prior_support(persons, history).alias("_prior_support"))
+    # AMAAR estimates: few distinct amounts, numbered so the profile can carry them.
+    amaar = source.select(
+        (pl.col("amaar_estimated_cost_eur").fill_null(0) * 100).cast(pl.Int64)
+    ).to_series()
+    amounts = amaar.unique().sort()
+    source = source.with_columns(amounts.search_sorted(amaar).alias("_amaar_amount"))
+    fields = _profile_fields(amounts.len())
+    rows = source.select(
+        pl.col("dossier_id"),
+        pl.col("person_id"),
+        (pl.col("role") == "principal").alias("_principal"),
+        pl.col("registration_date").cast(pl.Int32).alias("_reg"),
+        pl.coalesce("departure_date", "registration_date").cast(pl.Int32).alias("_dep"),
+        pl.col("_decision").cast(pl.Int32),
+        _whole_years_between("_prior_support", "registration_date").alias("_support_years"),
+        _profile_code(fields).alias("_code"),
+    )
+    rows = rows.with_columns(
+        _first_row_of("dossier_id", rows).alias("_dossier"),
+        _first_row_of("_code", rows).alias("_profile_row"),
+    )
+    # Number the profiles in order of first appearance; describe each from its first row.
+    first_rows = np.flatnonzero(rows["_profile_row"].to_numpy() == np.arange(rows.height))
+    number = np.full(rows.height, -1, dtype=np.int32)
+    number[first_rows] = np.arange(len(first_rows), dtype=np.int32)
+    rows = rows.with_columns(pl.Series("_profile", number[rows["_profile_row"].to_numpy()])).drop(
+        "_code", "_profile_row"
+    )
+    described = {name: field for name, field in fields.items() if name != "_amaar_amount"}
+    profiles = source[pl.Series(first_rows)].select(
+        *[
+            expr.cast(pl.Int8 if size < 128 else pl.Int16).alias(name)
+            for name, (expr, size) in described.items()
+        ],
+        pl.lit(amounts).gather(pl.col("_amaar_amount")).alias("_amaar"),
+    )
+    booleans = [name for name, (_, size) in described.items() if size == 2]
+    profiles = profiles.with_columns(pl.col(booleans).cast(pl.Boolean), pl.col("_phase") - 1)
+    return Prepared(rows, _with_country_attributes(profiles))
+
+
+def _first_row_of(column: str, frame: pl.DataFrame) -> pl.Series:
+    """Per row, the row number of the first row with the same ``column`` value (hash join)."""
+    firsts = (
+        frame.select(pl.col(column), pl.int_range(pl.len(), dtype=pl.Int32).alias("_first"))
+        .group_by(column)
+        .agg(pl.col("_first").min())
+    )
+    return frame.select(column).join(firsts, on=column, how="left", maintain_order="left")["_first"]
 
 
 def _whole_years_between(earlier: str, later: str) -> pl.Expr:
@@ -207,16 +314,39 @@ def _prior_support(persons: pl.DataFrame, history: pl.DataFrame | None) -> pl.Se
 
 
 # ---------------------------------------------------------------------------
-# Parameters as expressions of the reference date
+# Parameters as expressions of the date step
 # ---------------------------------------------------------------------------
 
 
 class _Params:
-    """Turns dated parameters into polars expressions on the reference date ``_ref``."""
+    """Turns dated parameters into polars expressions on ``_step``.
+
+    The steps of a table are the dates after its period start at which any parameter
+    changes; ``_step`` counts the steps on or before a person's reference date, so
+    every dated parameter has one value per step.
+    """
 
     def __init__(self, table: Table, earliest_reference: date | None):
         self.table = table
         self.earliest = earliest_reference
+        self.steps = sorted(
+            {
+                since
+                for parameter in table.parameters.values()
+                for since, _ in parameter.changes
+                if since > table.period.start and self._in_period(since)
+            }
+        )
+
+    def _in_period(self, day: date) -> bool:
+        return self.table.period.end is None or day <= self.table.period.end
+
+    def step_of(self, registered: pl.Expr) -> pl.Expr:
+        """The step of a registration day (steps lie inside the period: no clamping)."""
+        step = pl.lit(0, pl.Int32)
+        for number, since in enumerate(self.steps, start=1):
+            step = pl.when(registered >= _day(since)).then(pl.lit(number, pl.Int32)).otherwise(step)
+        return step
 
     def _changes(self, name: str) -> list[tuple[date, object]]:
         parameter = self.table.parameters[name]
@@ -229,7 +359,10 @@ class _Params:
         changes = self._changes(name)
         expr = to_expr(changes[0][1])
         for since, value in changes[1:]:
-            expr = pl.when(pl.col("_ref") >= _day(since)).then(to_expr(value)).otherwise(expr)
+            if not self._in_period(since):
+                continue  # a value from after the period never applies to it
+            step = bisect_right(self.steps, since)
+            expr = pl.when(pl.col("_step") >= step).then(to_expr(value)).otherwise(expr)
         return expr
 
     def cents(self, name: str) -> pl.Expr:
@@ -280,40 +413,154 @@ def _codes(phases: tuple[str, ...]) -> list[int]:
 # One table
 # ---------------------------------------------------------------------------
 
+# The per-person date facts a table reads; with ``_step`` they follow the profile number
+# in the evaluation key. Facts a table does not read are False.
+_FACTS = ("recent", "degressive_dates", "within_grace")
+_FACT_VALUES = 2 ** len(_FACTS)
+# Distinct keys are found by marking a dense array when it stays this small.
+_DENSE_KEYS_LIMIT = 2**24
 
-def _dossier_has_reintegration(amounts: pl.DataFrame) -> pl.Series:
-    """Per row, whether any person of its dossier gets reintegration support.
 
-    A numpy scatter over the dossier's first-row index: far cheaper than a window.
+def _evaluation_keys(prepared: Prepared, table: Table, p: _Params) -> tuple[pl.Series, int]:
+    """Per person: profile number, date step and date facts packed in one Int64."""
+    col = pl.col
+    facts = [(col("_support_years") < p.number("five_year_window")).fill_null(False)]
+    if table.has_degressive:
+        facts += [
+            (col("_reg") >= p.day("degressive_registered_from"))
+            & (col("_dep") >= p.day("degressive_departed_from")),
+            ((col("_reg") - col("_decision")) <= p.number("refusal_grace_days")).fill_null(False),
+        ]
+    else:
+        facts += [pl.lit(False), pl.lit(False)]
+    radix = (len(p.steps) + 1) * _FACT_VALUES
+    key_type = pl.Int32 if prepared.profiles.height * radix < 2**31 else pl.Int64
+    weights = [2 ** (len(facts) - 1 - i) for i in range(len(facts))]
+    parts = [
+        (fact.cast(key_type) * weight).alias(f"_fact{i}")
+        for i, (fact, weight) in enumerate(zip(facts, weights, strict=True))
+    ]
+    keys = (
+        prepared.rows.select("_profile", "_support_years", "_reg", "_dep", "_decision")
+        .with_columns(p.step_of(col("_reg")).alias("_step"))
+        .select(
+            (col("_profile").cast(key_type) * radix + col("_step") * _FACT_VALUES).alias("_base"),
+            *parts,
+        )
+        .select(pl.sum_horizontal(pl.all()))
+        .to_series()
+    )
+    return keys, radix
+
+
+def _distinct(keys: pl.Series, space: int) -> tuple[np.ndarray, pl.Series]:
+    """The distinct keys (ascending) and, per row, the position of its key among them."""
+    if space <= _DENSE_KEYS_LIMIT:
+        slot = np.zeros(space, dtype=np.int32)
+        slot[keys.to_numpy()] = 1
+        distinct = np.flatnonzero(slot)
+        slot[distinct] = np.arange(len(distinct), dtype=np.int32)
+        return distinct, pl.Series(slot).gather(keys)
+    distinct = keys.unique().sort()
+    return distinct.to_numpy(), distinct.search_sorted(keys).cast(pl.Int32)
+
+
+def _fee_due(dossier: np.ndarray, principal: np.ndarray, receives: np.ndarray) -> np.ndarray:
+    """Per row: a principal whose dossier has someone with reintegration support.
+
+    ``dossier`` is the row number of the dossier's first row: a numpy scatter, far
+    cheaper than a window.
     """
-    dossier = amounts["_dossier"].to_numpy()
-    receives = amounts["_reintegration"].to_numpy() > 0
     any_in_dossier = np.zeros(len(dossier), dtype=bool)
     any_in_dossier[dossier[receives]] = True
-    return pl.Series("_fee_due", any_in_dossier[dossier])
+    return any_in_dossier[dossier] & principal
 
 
-def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
-    """Apply one table to a prepared frame; amounts in integer cents, ``_mask`` of rule bits.
+def _clamp_day(table: Table, day: int) -> date:
+    value = date.fromordinal(EPOCH.toordinal() + day)
+    return table.period.clamp(value)
 
-    Computed in stages (facts, then amounts, then split and totals) so that a fact
+
+def evaluate_cents(prepared: Prepared, table: Table, *, deduplicate: bool = True) -> pl.DataFrame:
+    """Apply one table: per person the budget lines in integer cents and ``_mask``, the
+    rule bits (``with_rules_text`` turns them into ids).
+
+    The rules run once per distinct evaluation key (``deduplicate=False``: once per
+    person, with the same result); the fee (per dossier) and AMAAR (per person) follow.
+    """
+    rows = prepared.rows
+    earliest = _clamp_day(table, int(rows["_reg"].min())) if rows.height else None
+    p = _Params(table, earliest)
+    keys, radix = _evaluation_keys(prepared, table, p)
+    if deduplicate:
+        distinct, position = _distinct(keys, prepared.profiles.height * radix)
+    else:
+        distinct, position = keys.to_numpy(), None
+    rest = distinct % radix
+    decoded = {"_step": (rest // _FACT_VALUES).astype(np.int32)}
+    for i, name in enumerate(_FACTS):
+        decoded[name] = (rest >> (len(_FACTS) - 1 - i)) & 1 == 1
+    per_key = _evaluate_keys(
+        pl.concat(
+            [prepared.profiles[pl.Series(distinct // radix)], pl.DataFrame(decoded)],
+            how="horizontal",
+        ),
+        table,
+        p,
+    )
+    # The fee is due on a principal's row when anyone in the dossier gets reintegration
+    # support: each key has a row without and a row with the fee; one gather does all.
+    receives = per_key["_receives"].to_numpy()
+    receives = receives[position.to_numpy()] if position is not None else receives
+    due = _fee_due(rows["_dossier"].to_numpy(), rows["_principal"].to_numpy(), receives)
+    with_fee = _with_and_without_fee(per_key)
+    if position is None:
+        position = pl.int_range(rows.height, dtype=pl.Int32, eager=True)
+    choice = pl.select(position * 2 + pl.Series(due, dtype=pl.Int32)).to_series()
+    return pl.concat([rows.select(KEY_COLUMNS), with_fee[choice]], how="horizontal").select(
+        *KEY_COLUMNS,
+        pl.lit(table.name, pl.Categorical).alias("table"),
+        pl.lit(table.name, pl.Categorical).alias("applied_table"),
+        "category",
+        "ticket_eligible",
+        *AMOUNT_COLUMNS,
+        "_mask",
+    )
+
+
+def _with_and_without_fee(per_key: pl.DataFrame) -> pl.DataFrame:
+    """Row ``2k``: key ``k`` without the partner fee; row ``2k + 1``: with it."""
+    col = pl.col
+    columns = ["category", "ticket_eligible", *AMOUNT_COLUMNS, "_mask"]
+    without = per_key.with_columns(
+        pl.lit(0, LINE).alias("partner_service_fee"), col("_subtotal").alias("total")
+    ).select(columns)
+    with_fee = per_key.with_columns(
+        col("_fee_if_due").alias("partner_service_fee"),
+        (col("_subtotal") + col("_fee_if_due")).alias("total"),
+        (col("_mask") | RULE_BIT["C-FEE"]).alias("_mask"),
+    ).select(columns)
+    pairs = pl.concat([without, with_fee]).with_columns(
+        pl.concat(
+            [pl.int_range(0, per_key.height * 2, 2), pl.int_range(1, per_key.height * 2, 2)]
+        ).alias("_order")
+    )
+    return pairs.sort("_order").drop("_order")
+
+
+def _evaluate_keys(frame: pl.DataFrame, table: Table, p: _Params) -> pl.DataFrame:
+    """The rules on profiles and date facts: every line except AMAAR and the fee (and
+    the total that includes them), plus what the per-person step needs.
+
+    Computed in stages (facts, then amounts, then split and subtotal) so that a fact
     used by many amounts is evaluated once.
     """
-    ref = pl.col("_reg").clip(lower_bound=_day(table.period.start))
-    if table.period.end is not None:
-        ref = ref.clip(upper_bound=_day(table.period.end))
-    frame = prepared.with_columns(ref.alias("_ref"))
-    earliest = None
-    if frame.height:
-        earliest = date.fromordinal(EPOCH.toordinal() + int(frame["_ref"].min()))
-    p = _Params(table, earliest)
     r = table.rule_ids
     col = pl.col
 
-    # Stage 1: per-person facts under this table.
+    # Stage 1: per-key facts under this table.
     frame = (
         frame.with_columns(
-            (col("_support_years") < p.number("five_year_window")).fill_null(False).alias("recent"),
             p.contains("premium_abolished_nationalities", "_nat").alias("abolished"),
             p.contains("restricted_countries", "_rc").alias("restricted"),
             p.contains("base_ended_countries", "_rc").alias("ended"),
@@ -356,27 +603,20 @@ def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
     if table.has_degressive:
         phase = col("_phase")
         dublin_like = phase.is_in(_codes(DUBLIN_PHASES))
-        within_grace = (
-            (col("_reg") - col("_decision")) <= p.number("refusal_grace_days")
-        ).fill_null(False)
         frame = frame.with_columns(
             (col("_first_application") & ~col("_mstatus") & (~dublin_like | col("_belgium"))).alias(
                 "who"
             ),
-            (
-                (col("_reg") >= p.day("degressive_registered_from"))
-                & (col("_dep") >= p.day("degressive_departed_from"))
-            ).alias("when"),
             (eligible & col("_applicant")).alias("target"),
             pl.when(phase.is_in(_codes(EARLY_PHASES)))
             .then(p.cents("degressive_early"))
             .when(phase == PHASES.index("rvv_pending"))
             .then(p.cents("degressive_late"))
-            .when(phase.is_in(_codes(REFUSAL_PHASES)) & within_grace)
+            .when(phase.is_in(_codes(REFUSAL_PHASES)) & col("within_grace"))
             .then(p.cents("degressive_late"))
             .otherwise(p.cents("degressive_after_grace"))
             .alias("degressive_amount"),
-        ).with_columns((col("target") & col("who") & col("when")).alias("granted"))
+        ).with_columns((col("target") & col("who") & col("degressive_dates")).alias("granted"))
         degressive = pl.when(col("granted")).then(col("degressive_amount")).otherwise(0)
         who_bit, when_bit, amount_bit, child_bit = (
             RULE_BIT[x]
@@ -384,7 +624,7 @@ def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
         )
         degressive_bits = [
             (col("target") & ~col("who"), who_bit),
-            (col("target") & col("who") & ~col("when"), when_bit),
+            (col("target") & col("who") & ~col("degressive_dates"), when_bit),
             (col("granted"), who_bit | when_bit | amount_bit),
             (col("granted") & col("_follower"), child_bit),
         ]
@@ -409,10 +649,8 @@ def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
         for name in ("base_extra_countries", "monitored_countries")
     }
     amounts = frame.select(
-        col("_dossier"),
-        col("_principal"),
         col("_minor"),
-        col("_ref"),
+        col("_step"),
         col("ticket").alias("ticket_eligible"),
         category.alias("category"),
         pl.when(col("ticket"))
@@ -463,45 +701,34 @@ def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
             *degressive_bits,
             (supported & (nonmedical > 0), p.bit("vulnerability_topup")),
             (supported & col("_medical"), RULE_BIT["C-MED-BASIC"]),
-            (supported & (col("_amaar") > 0), RULE_BIT["C-MED-AMAAR"]),
+            (supported & col("_has_amaar"), RULE_BIT["C-MED-AMAAR"]),
             (supported & col("_balkan_rc"), p.bit("balkan_admin_support")),
             (supported & col("monitored"), optional_bit["monitored_countries"]),
         ).alias("_mask"),
     )
 
-    # Stage 3: reintegration split, fee, total.
+    # Stage 3: reintegration split, what the fee would be, subtotal.
     reintegration = reduce(lambda a, b: a + b, [col(c) for c in REINTEGRATION_LINES])
     cap = p.per_person("pap_cash_adult", "pap_cash_minor")
-    amounts = amounts.with_columns(reintegration.alias("_reintegration"))
-    fee_due = _dossier_has_reintegration(amounts) & col("_principal")
-    amounts = amounts.with_columns(
+    per_key_lines = [c for c in TOTAL_LINES if c != "partner_service_fee"]
+    amounts = amounts.with_columns(reintegration.alias("_reintegration")).with_columns(
         pl.min_horizontal(cap, col("_reintegration")).alias("pap_cash"),
-        pl.when(fee_due)
-        .then(p.cents("partner_service_fee"))
-        .otherwise(0)
-        .alias("partner_service_fee"),
-    ).with_columns(
-        (col("_reintegration") - col("pap_cash")).alias("prp_in_kind"),
-        reduce(lambda a, b: a + b, [col(c) for c in TOTAL_LINES]).alias("total"),
+        p.cents("partner_service_fee").alias("_fee_if_due"),
+        reduce(lambda a, b: a + b, [col(c) for c in per_key_lines]).alias("_subtotal"),
         (
             col("_mask")
             | pl.when(col("_reintegration") > 0).then(p.bit("pap_cash_adult")).otherwise(0)
-            | pl.when(fee_due).then(RULE_BIT["C-FEE"]).otherwise(0)
         ).alias("_mask"),
     )
-    return pl.concat(
-        [
-            prepared.select(KEY_COLUMNS),
-            amounts.select(
-                pl.lit(table.name, pl.Categorical).alias("table"),
-                pl.lit(table.name, pl.Categorical).alias("applied_table"),
-                "category",
-                "ticket_eligible",
-                *[col(c).cast(pl.Int64) for c in AMOUNT_COLUMNS],
-                "_mask",
-            ),
-        ],
-        how="horizontal",
+    lines = [*per_key_lines, "pap_cash", "_fee_if_due"]
+    return amounts.select(
+        "category",
+        "ticket_eligible",
+        (col("_reintegration") > 0).alias("_receives"),
+        *[col(c).cast(pl.Int64 if c in WIDE_LINES else LINE, strict=True) for c in lines],
+        (col("_reintegration") - col("pap_cash")).cast(LINE).alias("prp_in_kind"),
+        col("_subtotal").cast(pl.Int64),
+        "_mask",
     )
 
 
@@ -511,14 +738,14 @@ def evaluate_cents(prepared: pl.DataFrame, table: Table) -> pl.DataFrame:
 
 
 def choose_applicable(
-    prepared: pl.DataFrame, before: pl.DataFrame, after: pl.DataFrame
+    prepared: Prepared, before: pl.DataFrame, after: pl.DataFrame
 ) -> pl.DataFrame:
     """Row by row, the evaluation of the table that applies (A-2026, A-TRANSITION)."""
     rules = applicable_rules()
     new_from = _day(rules.new_table_from.value)
     until = _day(rules.transition_departure_until.value)
-    registered_new = prepared["_reg"] >= new_from
-    late_departure = prepared["_dep"] > until
+    registered_new = prepared.rows["_reg"] >= new_from
+    late_departure = prepared.rows["_dep"] > until
     use_after = registered_new | late_departure
     choice = pl.DataFrame({"_after": use_after, "_new": registered_new})
     columns = ["applied_table", "category", "ticket_eligible", *AMOUNT_COLUMNS, "_mask"]
@@ -538,7 +765,7 @@ def choose_applicable(
     )
     return pl.concat(
         [
-            prepared.select(KEY_COLUMNS),
+            prepared.rows.select(KEY_COLUMNS),
             chosen.with_columns(pl.lit("applicable", pl.Categorical).alias("table")),
         ],
         how="horizontal",
@@ -585,6 +812,7 @@ def evaluate_applicable(persons: pl.DataFrame, history: pl.DataFrame | None = No
 __all__ = [
     "AMOUNT_COLUMNS",
     "ParameterDateError",
+    "Prepared",
     "choose_applicable",
     "evaluate",
     "evaluate_applicable",
