@@ -2,15 +2,16 @@
 
 ``prepare`` derives, once, what every table needs: per person the identity, the
 dossier, the dates and a *profile* number; and the table of distinct profiles. A
-profile is everything the tables read about a person except dates and the AMAAR
-amount (countries, phase, age group, vulnerabilities, household and five-year
-facts), so a large population has few of them.
+profile is everything the tables read about a person except dates (countries, phase,
+age group, vulnerabilities, AMAAR estimate, household facts), so a large population
+has few of them.
 
 ``evaluate_cents`` applies one table: it turns each person's dates into the few
 facts the table reads (which dated parameter values apply, five-year window,
 degressive dates, refusal grace), evaluates the rules once per distinct
 (profile, date facts) with polars expressions, and gathers the result back to every
-person; the per-dossier fee and the per-person AMAAR amount are then added row-wise.
+person. The per-dossier fee is the one row-wise step: each key has a row without and
+a row with the fee, and a person's row is chosen by whether the fee falls on it.
 Persons sharing a key are indistinguishable to the rules, so the result is the same
 as evaluating every row (``deduplicate=False`` does exactly that; the tests compare
 both). ``docs/rules-semantics.md`` is the specification and ``rules/reference.py``
@@ -419,6 +420,9 @@ _FACTS = ("recent", "degressive_dates", "within_grace")
 _FACT_VALUES = 2 ** len(_FACTS)
 # Distinct keys are found by marking a dense array when it stays this small.
 _DENSE_KEYS_LIMIT = 2**24
+# From this many persons, a population of nearly all distinct profiles is evaluated
+# row by row (small populations always take the shortcut: the tests exercise it).
+_LARGE_POPULATION = 100_000
 
 
 def _evaluation_keys(prepared: Prepared, table: Table, p: _Params) -> tuple[pl.Series, int]:
@@ -476,22 +480,34 @@ def _fee_due(dossier: np.ndarray, principal: np.ndarray, receives: np.ndarray) -
     return any_in_dossier[dossier] & principal
 
 
+def _worth_deduplicating(prepared: Prepared) -> bool:
+    """Finding distinct keys pays unless a large population is nearly all distinct
+    (then sorting the keys costs more than evaluating every row)."""
+    large = prepared.height >= _LARGE_POPULATION
+    return not (large and prepared.profiles.height * 4 > prepared.height)
+
+
 def _clamp_day(table: Table, day: int) -> date:
     value = date.fromordinal(EPOCH.toordinal() + day)
     return table.period.clamp(value)
 
 
-def evaluate_cents(prepared: Prepared, table: Table, *, deduplicate: bool = True) -> pl.DataFrame:
+def evaluate_cents(
+    prepared: Prepared, table: Table, *, deduplicate: bool | None = None
+) -> pl.DataFrame:
     """Apply one table: per person the budget lines in integer cents and ``_mask``, the
     rule bits (``with_rules_text`` turns them into ids).
 
     The rules run once per distinct evaluation key (``deduplicate=False``: once per
-    person, with the same result); the fee (per dossier) and AMAAR (per person) follow.
+    person, with the same result; by default ``_worth_deduplicating`` chooses); the
+    fee, per dossier, follows.
     """
     rows = prepared.rows
     earliest = _clamp_day(table, int(rows["_reg"].min())) if rows.height else None
     p = _Params(table, earliest)
     keys, radix = _evaluation_keys(prepared, table, p)
+    if deduplicate is None:
+        deduplicate = _worth_deduplicating(prepared)
     if deduplicate:
         distinct, position = _distinct(keys, prepared.profiles.height * radix)
     else:

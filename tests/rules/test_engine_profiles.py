@@ -88,7 +88,7 @@ def test_the_shortcut_changes_nothing(persons):
     prepared = engine.prepare(persons_frame(persons))
     assert prepared.profiles.height <= len(persons)
     for key in ("2025", "2026"):
-        shortcut = engine.evaluate_cents(prepared, table_for(key))
+        shortcut = engine.evaluate_cents(prepared, table_for(key), deduplicate=True)
         every_row = engine.evaluate_cents(prepared, table_for(key), deduplicate=False)
         assert shortcut.equals(every_row)
 
@@ -126,3 +126,17 @@ def test_amounts_too_large_for_a_line_are_an_error_not_a_wraparound():
     out = engine.evaluate_cents(engine.prepare(big), table_for("2026"))
     # AMAAR and the total are Int64: 30 M EUR is kept exactly, not wrapped.
     assert out["amaar"].max() == 3_000_000_000
+
+
+def test_a_large_population_of_distinct_persons_is_evaluated_row_by_row(monkeypatch):
+    rows = [
+        shifted(r, 0, (), f"~{n}") | {"amaar_estimated_cost_eur": n + 1}
+        for n in range(4)
+        for r in _household()
+    ]
+    prepared = engine.prepare(persons_frame(rows))
+    assert engine._worth_deduplicating(prepared)  # small: always the shortcut
+    monkeypatch.setattr(engine, "_LARGE_POPULATION", 1)
+    assert not engine._worth_deduplicating(prepared)
+    row_by_row = engine.evaluate_cents(prepared, table_for("2026"))
+    assert row_by_row.equals(engine.evaluate_cents(prepared, table_for("2026"), deduplicate=True))
