@@ -84,7 +84,7 @@ def _day(value: date) -> int:
 
 @dataclass(frozen=True)
 class Prepared:
-    """Per person: ``rows`` (identity, dossier, dates, AMAAR cents, ``_profile``);
+    """Per person: ``rows`` (identity, dossier, principal, dates, ``_profile``);
     per distinct profile: ``profiles`` (row ``i`` describes profile ``i``)."""
 
     rows: pl.DataFrame
@@ -525,14 +525,15 @@ def evaluate_cents(
         p,
     )
     # The fee is due on a principal's row when anyone in the dossier gets reintegration
-    # support: each key has a row without and a row with the fee; one gather does all.
+    # support: each key has a row without (``k``) and with the fee (``k + keys``); one
+    # gather does all.
     receives = per_key["_receives"].to_numpy()
     receives = receives[position.to_numpy()] if position is not None else receives
     due = _fee_due(rows["_dossier"].to_numpy(), rows["_principal"].to_numpy(), receives)
     with_fee = _with_and_without_fee(per_key)
     if position is None:
         position = pl.int_range(rows.height, dtype=pl.Int32, eager=True)
-    choice = pl.select(position * 2 + pl.Series(due, dtype=pl.Int32)).to_series()
+    choice = pl.select(position + pl.Series(due, dtype=pl.Int32) * per_key.height).to_series()
     return pl.concat([rows.select(KEY_COLUMNS), with_fee[choice]], how="horizontal").select(
         *KEY_COLUMNS,
         pl.lit(table.name, pl.Categorical).alias("table"),
@@ -545,7 +546,7 @@ def evaluate_cents(
 
 
 def _with_and_without_fee(per_key: pl.DataFrame) -> pl.DataFrame:
-    """Row ``2k``: key ``k`` without the partner fee; row ``2k + 1``: with it."""
+    """Row ``k``: key ``k`` without the partner fee; row ``k + len(per_key)``: with it."""
     col = pl.col
     columns = ["category", "ticket_eligible", *AMOUNT_COLUMNS, "_mask"]
     without = per_key.with_columns(
@@ -556,17 +557,12 @@ def _with_and_without_fee(per_key: pl.DataFrame) -> pl.DataFrame:
         (col("_subtotal") + col("_fee_if_due")).alias("total"),
         (col("_mask") | RULE_BIT["C-FEE"]).alias("_mask"),
     ).select(columns)
-    pairs = pl.concat([without, with_fee]).with_columns(
-        pl.concat(
-            [pl.int_range(0, per_key.height * 2, 2), pl.int_range(1, per_key.height * 2, 2)]
-        ).alias("_order")
-    )
-    return pairs.sort("_order").drop("_order")
+    return pl.concat([without, with_fee])
 
 
 def _evaluate_keys(frame: pl.DataFrame, table: Table, p: _Params) -> pl.DataFrame:
-    """The rules on profiles and date facts: every line except AMAAR and the fee (and
-    the total that includes them), plus what the per-person step needs.
+    """The rules on profiles and date facts: every line except the fee (``_subtotal``
+    is the total without it), plus what the per-dossier fee step needs.
 
     Computed in stages (facts, then amounts, then split and subtotal) so that a fact
     used by many amounts is evaluated once.

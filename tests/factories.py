@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts.row_model import COLUMNS
+from data_contracts.row_model import COLUMNS, ExtractRow
 
 
 def person(**cells: str) -> dict[str, str]:
@@ -64,6 +64,12 @@ def household(dossier: str = "D0001", first_person: int = 1, **shared: str) -> l
             **common,
         ),
     ]
+
+
+def typed_row(row: dict) -> dict:
+    """A text row (blank = empty) as the contract's pydantic model reads it; raises
+    ``pydantic.ValidationError`` on an invalid row."""
+    return ExtractRow.model_validate({k: v for k, v in row.items() if v != ""}).model_dump()
 
 
 def csv_text(rows: list[dict], delimiter: str = ",", columns=COLUMNS) -> str:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from data_contracts.cross_field_rules import CROSS_FIELD_RULES
 from data_contracts.row_checks import REASON, check_dossiers, check_rows
 from data_contracts.row_model import COLUMNS, ExtractRow, field_specs
-from tests.factories import household, person
+from tests.factories import household, person, typed_row
 
 
 def vectorised(rows: list[dict], decimal_comma: bool = False) -> pl.DataFrame:
@@ -32,7 +32,7 @@ def vectorised(rows: list[dict], decimal_comma: bool = False) -> pl.DataFrame:
 
 def pydantic_verdict(row: dict) -> str | None:
     try:
-        ExtractRow.model_validate({k: v for k, v in row.items() if v != ""})
+        typed_row(row)
     except ValidationError as exc:
         return str(exc)
     return None
