@@ -173,9 +173,11 @@ def cmd_entitlements(args: argparse.Namespace) -> int:
     db = args.db or default_db_path()
     if db.exists():
         with connect(db, read_only=True) as con:
+            con.register("extract_persons", persons.select("person_id").unique())
             history = query_frame(
                 con,
-                "SELECT person_id, dossier_id, dossier_status, departure_date FROM dossier_persons",
+                "SELECT person_id, dossier_id, dossier_status, departure_date FROM dossier_persons"
+                " WHERE person_id IN (SELECT person_id FROM extract_persons)",
             )
         _say(f"five-year rule: earlier dossiers from the warehouse {db} ({history.height} rows)")
     else:

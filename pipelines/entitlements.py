@@ -7,13 +7,14 @@ converted exactly in SQL.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from pipelines.warehouse import query_frame
+from pipelines.warehouse import query_frame, scalar
 from rules.engine import (
     AMOUNT_COLUMNS,
     INPUT_COLUMNS,
@@ -27,9 +28,11 @@ from rules.parameters import Table, applicable_rules, built_in_table, load_scena
 SCENARIO_FOLDER = Path(__file__).resolve().parents[1] / "rules" / "scenarios"
 BUDGET_LINES = AMOUNT_COLUMNS
 Progress = Callable[[str], None]
+# Persons per chunk of the warehouse run: about 0.6 GiB of working memory at 1 M.
+CHUNK_PERSONS = 1_000_000
 
 ENTITLEMENTS_SCHEMA = f"""
-CREATE OR REPLACE TABLE entitlements (
+CREATE OR REPLACE TABLE {{name}} (
     dossier_id VARCHAR NOT NULL,
     person_id VARCHAR NOT NULL,
     "table" VARCHAR NOT NULL,
@@ -46,9 +49,69 @@ def default_scenarios() -> list[Path]:
     return sorted(SCENARIO_FOLDER.glob("*.yaml"))
 
 
-def load_persons(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """The columns the rule engine reads, of every person in the warehouse, typed."""
-    return query_frame(con, f"SELECT {', '.join(INPUT_COLUMNS)} FROM dossier_persons")
+def load_persons(con: duckdb.DuckDBPyConnection, chunk: Chunk | None = None) -> pl.DataFrame:
+    """The columns the rule engine reads, of every person in the warehouse (or of the
+    dossiers of one ``chunk``), typed."""
+    where = f" WHERE {chunk.condition}" if chunk else ""
+    return query_frame(con, f"SELECT {', '.join(INPUT_COLUMNS)} FROM dossier_persons{where}")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Dossiers ``number`` of ``count``: a whole dossier always falls in one chunk (the
+    household rules read across its persons), chosen by a hash of its id."""
+
+    number: int
+    count: int
+
+    @property
+    def condition(self) -> str:
+        return f"hash(dossier_id) % {self.count} = {self.number}"
+
+
+def chunks_for(persons: int, chunk_persons: int) -> list[Chunk]:
+    count = max(1, -(-persons // max(1, chunk_persons)))
+    return [Chunk(i, count) for i in range(count)]
+
+
+def load_repeat_history(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Departed dossiers of every person with more than one dossier: what the five-year
+    rule needs from outside a chunk (rules.engine ``history``)."""
+    return query_frame(
+        con,
+        """SELECT person_id, dossier_id, dossier_status, departure_date FROM dossier_persons
+           WHERE dossier_status = 'departed' AND departure_date IS NOT NULL
+             AND person_id IN (SELECT person_id FROM dossier_persons
+                               GROUP BY person_id HAVING count(*) > 1)""",
+    )
+
+
+def evaluations(
+    persons: pl.DataFrame,
+    scenarios: Iterable[Table] = (),
+    history: pl.DataFrame | None = None,
+    progress: Progress | None = None,
+) -> Iterator[pl.DataFrame]:
+    """Every person under 2025, 2026, ``applicable`` and each scenario (cents, rules
+    text), one table at a time so a caller can write each before the next is made."""
+    say = progress or (lambda _msg: None)
+    scenarios = list(scenarios)
+    rules = applicable_rules()
+    for scenario in scenarios:
+        if scenario.name in (rules.before_table, rules.after_table, "applicable"):
+            raise ValueError(f"scenario name {scenario.name!r} clashes with a table name")
+    say(f"preparing {persons.height:,} persons")
+    prepared = prepare(persons, history)
+    before_after = []
+    for table in (built_in_table(rules.before_table), built_in_table(rules.after_table)):
+        say(f"evaluating table {table.name}")
+        before_after.append(evaluate_cents(prepared, table))
+        yield with_rules_text(before_after[-1])
+    yield with_rules_text(choose_applicable(prepared, *before_after))
+    del before_after
+    for scenario in scenarios:
+        say(f"evaluating scenario {scenario.name} ({scenario.source_file})")
+        yield with_rules_text(evaluate_cents(prepared, scenario))
 
 
 def evaluate_all(
@@ -57,58 +120,74 @@ def evaluate_all(
     history: pl.DataFrame | None = None,
     progress: Progress | None = None,
 ) -> pl.DataFrame:
-    """Every person under 2025, 2026, ``applicable`` and each scenario (cents)."""
-    say = progress or (lambda _msg: None)
-    say(f"preparing {persons.height} persons")
-    prepared = prepare(persons, history)
-    rules = applicable_rules()
-    results = {}
-    for table in (built_in_table(rules.before_table), built_in_table(rules.after_table)):
-        say(f"evaluating table {table.name}")
-        results[table.name] = evaluate_cents(prepared, table)
-    results["applicable"] = choose_applicable(
-        prepared, results[rules.before_table], results[rules.after_table]
-    )
-    for scenario in scenarios:
-        if scenario.name in results:
-            raise ValueError(f"scenario name {scenario.name!r} clashes with a table name")
-        say(f"evaluating scenario {scenario.name} ({scenario.source_file})")
-        results[scenario.name] = evaluate_cents(prepared, scenario)
-    return with_rules_text(pl.concat(list(results.values())))
+    """``evaluations`` in one frame (small populations: tests, one extract)."""
+    return pl.concat(list(evaluations(persons, scenarios, history, progress)))
 
 
-def write_entitlements(con: duckdb.DuckDBPyConnection, evaluated_cents: pl.DataFrame) -> int:
-    """Replace table ``entitlements`` (cents → DECIMAL(12, 2) exactly, in SQL)."""
+def _insert_entitlements(
+    con: duckdb.DuckDBPyConnection, table: str, evaluated_cents: pl.DataFrame
+) -> None:
+    """Append to ``table`` (cents → DECIMAL(12, 2) exactly, in SQL)."""
     amounts = ", ".join(
         f"(CAST({c} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))::DECIMAL(12, 2)"
         for c in AMOUNT_COLUMNS
     )
     con.register("evaluated", evaluated_cents)
     try:
-        con.begin()
-        con.execute(ENTITLEMENTS_SCHEMA)
         con.execute(
-            f"""INSERT INTO entitlements SELECT dossier_id, person_id, "table", applied_table,
+            f"""INSERT INTO {table} SELECT dossier_id, person_id, "table", applied_table,
                 category, ticket_eligible, {amounts}, rules FROM evaluated"""
         )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     finally:
         con.unregister("evaluated")
-    return evaluated_cents.height
 
 
 def build_entitlements(
     con: duckdb.DuckDBPyConnection,
     scenario_files: Iterable[str | Path] | None = None,
     progress: Progress | None = None,
+    chunk_persons: int = CHUNK_PERSONS,
 ) -> int:
+    """Replace table ``entitlements``: every person of the warehouse under every table.
+
+    Dossiers are evaluated in chunks of about ``chunk_persons`` persons and each
+    table's result is written before the next is made, so memory stays bounded
+    whatever the warehouse holds. The new rows go to a staging table that replaces
+    ``entitlements`` at the end: readers see the old table or the new one, never half.
+    """
+    say = progress or (lambda _msg: None)
     files = default_scenarios() if scenario_files is None else [Path(f) for f in scenario_files]
     scenarios = [load_scenario(f) for f in files]
-    persons = load_persons(con)
-    return write_entitlements(con, evaluate_all(persons, scenarios, progress=progress))
+    persons = scalar(con, "SELECT count(*) FROM dossier_persons")
+    chunks = chunks_for(persons, chunk_persons)
+    history = load_repeat_history(con) if len(chunks) > 1 else None
+    staging = "entitlements__building"
+    con.execute(ENTITLEMENTS_SCHEMA.format(name=staging))
+    written = 0
+    try:
+        for chunk in chunks:
+            persons_in_chunk = load_persons(con, chunk)
+            where = f"chunk {chunk.number + 1}/{chunk.count}: " if chunk.count > 1 else ""
+            for evaluated in evaluations(
+                persons_in_chunk, scenarios, history, lambda msg, where=where: say(where + msg)
+            ):
+                _insert_entitlements(con, staging, evaluated)
+                written += evaluated.height
+            del persons_in_chunk
+            say(f"{where}{written:,} of {persons * (3 + len(scenarios)):,} rows written")
+    except BaseException:
+        con.execute(f"DROP TABLE IF EXISTS {staging}")
+        raise
+    try:
+        con.begin()
+        con.execute("DROP TABLE IF EXISTS entitlements")
+        con.execute(f"ALTER TABLE {staging} RENAME TO entitlements")
+        con.commit()
+    except BaseException:
+        con.rollback()
+        con.execute(f"DROP TABLE IF EXISTS {staging}")
+        raise
+    return written
 
 
 COMPARISON_SQL = """

@@ -19,6 +19,7 @@ from data_contracts.row_model import Kind, field_specs
 
 DEFAULT_DB = Path("data") / "reab.duckdb"
 DEFAULT_LANDING = Path("data") / "landing"
+DEFAULT_MEMORY_LIMIT = "512MB"
 
 SQL_TYPES = {
     Kind.TEXT: "VARCHAR",
@@ -34,6 +35,15 @@ SQL_TYPES = {
 
 def default_db_path() -> Path:
     return Path(os.environ.get("REAB_DB") or DEFAULT_DB)
+
+
+def memory_limit() -> str:
+    """DuckDB's memory cap for our connections (``$REAB_DB_MEMORY_LIMIT``, e.g. ``4GB``).
+
+    DuckDB's own default is 80 % of the machine; ours keeps a warehouse run (polars
+    working memory included) near 2 GiB. Larger queries spill to ``<db>.tmp``.
+    """
+    return os.environ.get("REAB_DB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
 
 
 def default_landing_path() -> Path:
@@ -89,7 +99,12 @@ def connect(db_path: str | Path | None = None, *, read_only: bool = False):
     if read_only and not path.exists():
         raise FileNotFoundError(f"no warehouse at {path}; run `reab ingest` first")
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    try:
+        con = duckdb.connect(
+            str(path), read_only=read_only, config={"memory_limit": memory_limit()}
+        )
+    except (duckdb.ParserException, duckdb.InvalidInputException) as exc:
+        raise ValueError(f"REAB_DB_MEMORY_LIMIT={memory_limit()!r}: {exc}") from exc
     try:
         if not read_only:
             ensure_schema(con)

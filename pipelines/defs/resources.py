@@ -9,7 +9,7 @@ from pathlib import Path
 
 from dagster_duckdb import DuckDBResource
 
-from pipelines.warehouse import default_db_path, ensure_schema
+from pipelines.warehouse import default_db_path, ensure_schema, memory_limit
 
 
 class WarehouseResource(DuckDBResource):
@@ -24,4 +24,7 @@ class WarehouseResource(DuckDBResource):
 
 
 def default_warehouse() -> WarehouseResource:
-    return WarehouseResource(database=str(default_db_path().resolve()))
+    return WarehouseResource(
+        database=str(default_db_path().resolve()),
+        connection_config={"memory_limit": memory_limit()},
+    )
