@@ -1,0 +1,92 @@
+"""The negative-binomial GLM, the pooled volume model and the backtest, on data
+simulated with known parameters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pytest
+
+from models.backtest import BacktestSettings, run_backtest
+from models.forecast import month_index
+from models.negbin import fit_negbin, negbin_counts
+from models.volume import PolicyEffect, VolumeSettings, fit_volume
+
+
+def test_negbin_recovers_known_coefficients_and_dispersion():
+    rng = np.random.default_rng(1)
+    x = np.column_stack([np.ones(20000), rng.normal(size=20000)])
+    y = negbin_counts(np.exp(x @ np.array([1.5, -0.4])), 0.3, rng)
+    fit = fit_negbin(x, y)
+    assert np.allclose(fit.coef, [1.5, -0.4], atol=0.03)
+    assert abs(fit.alpha - 0.3) < 0.03
+    se = np.sqrt(np.diag(fit.cov))
+    assert np.all(se < 0.02) and np.all(se > 0.002)
+
+
+def test_negbin_rejects_bad_counts():
+    with pytest.raises(ValueError, match="non-negative"):
+        fit_negbin(np.ones((2, 1)), np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match="2 design rows"):
+        fit_negbin(np.ones((2, 1)), np.array([1.0]))
+
+
+def simulated_panel(rng, effect: float, months: int = 60):
+    """Three countries (one small), common seasonality, a step for country B from
+    month 36 multiplying its volume by ``effect``."""
+    countries = ("A", "B", "C")
+    first = month_index(date(2020, 1, 1))
+    m = np.arange(first, first + months)
+    season = 0.3 * np.cos(2 * np.pi * (m % 12) / 12)
+    level = np.log([[30.0], [12.0], [0.4]]) + season[None, :]
+    step = np.zeros((3, months))
+    step[1, 36:] = np.log(effect)
+    counts = negbin_counts(np.exp(level + step), 0.1, rng)
+    policy = PolicyEffect("step_B", "TEST", ("B",), date(2023, 1, 1))
+    return countries, first, counts, policy
+
+
+def test_volume_model_recovers_a_policy_step_and_pools_the_small_country():
+    countries, first, counts, policy = simulated_panel(np.random.default_rng(7), effect=0.4)
+    settings = VolumeSettings(half_life_months=36)
+    model = fit_volume(countries, first, counts, [policy], settings)
+    assert abs(model.effect_sizes()["step_B"] - 0.4) < 0.08
+    future = np.arange(model.origin + 1, model.origin + 13)
+    expected = model.expected(future)
+    assert abs(expected[1].mean() / (12 * 0.4) - 1) < 0.3  # the step carries on (else ~12)
+    assert 0.1 < expected[2].mean() < 1.0  # the small country keeps its own small level
+    draws = model.draw(future, 200, np.random.default_rng(0))
+    assert draws.shape == (200, 3, 12)
+
+
+def test_volume_model_needs_a_year_of_history():
+    with pytest.raises(ValueError, match="at least 13"):
+        fit_volume(("A",), 0, np.ones((1, 6)))
+
+
+def test_backtest_on_a_panel_from_the_model_family_is_calibrated():
+    countries, first, counts, policy = simulated_panel(np.random.default_rng(11), effect=0.5)
+    groups = {"A": "big", "B": "big", "C": "small"}
+    result = run_backtest(
+        countries,
+        first,
+        counts,
+        groups,
+        [policy],
+        BacktestSettings(origins=4, min_history_months=30, draws=500),
+        VolumeSettings(half_life_months=36),
+    )
+    total = result.filter(result["country_group"] == "total").row(0, named=True)
+    assert total["origins"] == 4
+    assert 0.6 <= total["coverage80"] <= 1.0
+    assert 0.6 <= total["cell_coverage80"] <= 0.95
+    assert abs(total["annual_bias"]) < 0.15
+    assert total["mase_model"] < total["mase_seasonal_naive"]  # the truth has no drift
+    assert set(result["country_group"]) == {"big", "small", "total"}
+
+
+def test_backtest_says_when_history_is_too_short():
+    countries, first, counts, _ = simulated_panel(np.random.default_rng(1), 1.0, months=30)
+    with pytest.raises(ValueError, match="too few for a backtest"):
+        run_backtest(countries, first, counts, dict.fromkeys(countries, "g"))
