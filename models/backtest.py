@@ -116,6 +116,10 @@ def run_backtest(
     for g in names:
         a = acc[g]
         scale = float(np.mean(a["scale"]))
+
+        def mase(errors: str, a=a, scale=scale) -> float | None:
+            return float(np.mean(a[errors])) / scale if scale else None
+
         actual_total = float(np.sum(a["actual_total"]))
         rows.append(
             {
@@ -124,11 +128,9 @@ def run_backtest(
                 "first_origin": month_of(origins[0]),
                 "last_origin": month_of(origins[-1]),
                 "horizon_months": settings.horizon,
-                "mase_model": float(np.mean(a["model_ae"])) / scale if scale else None,
-                "mase_seasonal_naive": float(np.mean(a["naive_ae"])) / scale if scale else None,
-                "mase_exponential_smoothing": float(np.mean(a["ses_ae"])) / scale
-                if scale
-                else None,
+                "mase_model": mase("model_ae"),
+                "mase_seasonal_naive": mase("naive_ae"),
+                "mase_exponential_smoothing": mase("ses_ae"),
                 "coverage80": float(np.mean(a["cover80"])),
                 "coverage95": float(np.mean(a["cover95"])),
                 "cell_coverage80": float(np.mean(a["cell80"])),

@@ -98,17 +98,12 @@ def check_history(history: pl.DataFrame) -> tuple[int, np.ndarray]:
     return int(index[0]), counts
 
 
-def series_design(
-    months: np.ndarray, origin: int, seasonal: bool
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def series_design(months: np.ndarray, origin: int, seasonal: bool) -> np.ndarray:
     """Columns: intercept, trend (years after ``origin``), 11 month-of-year effects."""
     columns = [np.ones(len(months)), (months - origin) / 12.0]
-    names = ["intercept", "trend"]
     if seasonal:
-        for m in range(1, 12):
-            columns.append((months % 12 == m).astype(float))
-            names.append(f"month_{m + 1:02d}")
-    return np.column_stack(columns), np.zeros(len(names)), names
+        columns += [(months % 12 == m).astype(float) for m in range(1, 12)]
+    return np.column_stack(columns)
 
 
 def fit_series(
@@ -117,7 +112,8 @@ def fit_series(
     months = np.arange(first, first + len(counts))
     origin = int(months[-1])
     seasonal = len(counts) >= settings.min_months_for_season
-    design, penalty, names = series_design(months, origin, seasonal)
+    design = series_design(months, origin, seasonal)
+    penalty = np.zeros(design.shape[1])
     penalty[1] = 1 / settings.trend_prior_sd**2
     penalty[2:] = 1 / settings.season_prior_sd**2
     age = origin - months
@@ -147,10 +143,8 @@ def forecast_counts(
     first, counts = check_history(history)
     fit, origin, seasonal = fit_series(counts, first, settings)
     future = np.arange(origin + 1, origin + 1 + horizon)
-    design, _, _ = series_design(future, origin, seasonal)
     rng = np.random.default_rng(seed)
-    coefficients = fit.draw_coefficients(draws, rng)
-    means = np.exp(np.clip(coefficients @ design.T, -30, 30))
+    means = fit.draw_means(series_design(future, origin, seasonal), draws, rng)
     paths = negbin_counts(means, fit.alpha, rng)
     bounds = summarise_draws(paths, levels)
     return pl.DataFrame(

@@ -39,11 +39,11 @@ class NegBinFit:
         chol = np.linalg.cholesky(self.cov + np.eye(len(self.coef)) * 1e-12)
         return self.coef + rng.standard_normal((draws, len(self.coef))) @ chol.T
 
-    def draw_counts(self, design: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
-        """``draws`` × rows of simulated counts (parameter and count uncertainty)."""
+    def draw_means(self, design: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+        """``draws`` × rows of expected counts, one coefficient draw per row of draws
+        (``negbin_counts`` adds the count noise)."""
         eta = self.draw_coefficients(draws, rng) @ design.T
-        means = np.exp(np.clip(eta, -_MAX_ETA, _MAX_ETA))
-        return negbin_counts(means, self.alpha, rng)
+        return np.exp(np.clip(eta, -_MAX_ETA, _MAX_ETA))
 
 
 def negbin_counts(means: np.ndarray, alpha: float, rng: np.random.Generator) -> np.ndarray:

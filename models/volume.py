@@ -84,9 +84,7 @@ class VolumeModel:
 
     def draw(self, months: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
         """(draws × countries × months) simulated dossier counts: joint paths."""
-        design = self.design(months)
-        eta = self.fit.draw_coefficients(draws, rng) @ design.T
-        means = np.exp(np.clip(eta, -30, 30))
+        means = self.fit.draw_means(self.design(months), draws, rng)
         counts = negbin_counts(means, self.fit.alpha, rng)
         return counts.reshape(draws, len(self.countries), len(months))
 
@@ -150,9 +148,8 @@ def fit_volume(
     # An effect that never switched on in the history cannot be estimated: left out.
     usable = [e for e in effects if e.active(countries, months).any()]
     names_of_groups = sorted(set(groups[c] for c in countries)) if groups else []
-    season_groups = tuple(names_of_groups.index(groups[c]) if groups else 0 for c in countries)
-    if not groups:
-        season_groups = tuple(-1 for _ in countries)
+    # Group number per country; -1: no group seasonality.
+    season_groups = tuple(names_of_groups.index(groups[c]) if groups else -1 for c in countries)
     design = _design(countries, months, origin, usable, season_groups)
     penalty = np.concatenate(
         [

@@ -141,7 +141,7 @@ def cmd_entitlements(args: argparse.Namespace) -> int:
     from data_contracts.errors import ExtractError
     from data_contracts.readers import SOURCE_ROW, read_extract
     from data_contracts.row_checks import REASON, check_dossiers, check_rows
-    from pipelines.warehouse import connect, query_frame
+    from pipelines.warehouse import connect, query_frame, registered
     from rules.engine import AMOUNT_COLUMNS, evaluate, evaluate_applicable
     from rules.parameters import ParameterDateError, ParameterFileError, load_table
 
@@ -172,8 +172,10 @@ def cmd_entitlements(args: argparse.Namespace) -> int:
     history = None
     db = args.db or default_db_path()
     if db.exists():
-        with connect(db, read_only=True) as con:
-            con.register("extract_persons", persons.select("person_id").unique())
+        with (
+            connect(db, read_only=True) as con,
+            registered(con, extract_persons=persons.select("person_id").unique()),
+        ):
             history = query_frame(
                 con,
                 "SELECT person_id, dossier_id, dossier_status, departure_date FROM dossier_persons"

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipelines.warehouse import query_frame, scalar
+from pipelines.warehouse import query_frame, registered, scalar
 from rules.engine import (
     AMOUNT_COLUMNS,
     INPUT_COLUMNS,
@@ -114,16 +114,6 @@ def evaluations(
         yield with_rules_text(evaluate_cents(prepared, scenario))
 
 
-def evaluate_all(
-    persons: pl.DataFrame,
-    scenarios: Iterable[Table] = (),
-    history: pl.DataFrame | None = None,
-    progress: Progress | None = None,
-) -> pl.DataFrame:
-    """``evaluations`` in one frame (small populations: tests, one extract)."""
-    return pl.concat(list(evaluations(persons, scenarios, history, progress)))
-
-
 def _insert_entitlements(
     con: duckdb.DuckDBPyConnection, table: str, evaluated_cents: pl.DataFrame
 ) -> None:
@@ -132,14 +122,11 @@ def _insert_entitlements(
         f"(CAST({c} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))::DECIMAL(12, 2)"
         for c in AMOUNT_COLUMNS
     )
-    con.register("evaluated", evaluated_cents)
-    try:
+    with registered(con, evaluated=evaluated_cents):
         con.execute(
             f"""INSERT INTO {table} SELECT dossier_id, person_id, "table", applied_table,
                 category, ticket_eligible, {amounts}, rules FROM evaluated"""
         )
-    finally:
-        con.unregister("evaluated")
 
 
 def build_entitlements(

@@ -18,7 +18,7 @@ from data_contracts.countries import countries as country_table
 from models.backtest import BacktestSettings, run_backtest
 from models.forecast import DEFAULT_LEVELS, month_index, month_of, summarise_draws
 from models.volume import PolicyEffect, fit_volume
-from pipelines.warehouse import query_frame
+from pipelines.warehouse import query_frame, registered
 from rules.parameters import applicable_rules, built_in_table
 
 Progress = Callable[[str], None]
@@ -188,11 +188,8 @@ def build_volume_forecast(
 
 
 def _replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
-    con.register("_new_rows", frame)
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _new_rows")
-    finally:
-        con.unregister("_new_rows")
+    with registered(con, new_rows=frame):
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM new_rows")
 
 
 def horizon_months(origin: int) -> np.ndarray:

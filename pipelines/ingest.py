@@ -25,7 +25,7 @@ from data_contracts.errors import ExtractError
 from data_contracts.readers import SOURCE_ROW, RawExtract, content_hash, read_extract
 from data_contracts.row_checks import REASON, check_dossiers, check_rows
 from data_contracts.row_model import COLUMNS
-from pipelines.warehouse import fetch_one, query_frame, scalar
+from pipelines.warehouse import fetch_one, query_frame, registered, scalar
 
 EXTRACT_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
 Progress = Callable[[str], None]
@@ -131,13 +131,12 @@ def _judge(con: duckdb.DuckDBPyConnection, raw: RawExtract) -> tuple[pl.DataFram
     """Split the file's rows into accepted (typed) and quarantined (reason + raw values)."""
     checked = check_rows(raw.frame, decimal_comma=raw.decimal_comma)
     valid = checked.filter(pl.col(REASON).is_null())
-    con.register("incoming_dossiers", valid.select("dossier_id").unique())
-    known = query_frame(
-        con,
-        "SELECT p.dossier_id, p.person_id, p.role FROM dossier_persons p "
-        "SEMI JOIN incoming_dossiers i USING (dossier_id)",
-    )
-    con.unregister("incoming_dossiers")
+    with registered(con, incoming_dossiers=valid.select("dossier_id").unique()):
+        known = query_frame(
+            con,
+            "SELECT p.dossier_id, p.person_id, p.role FROM dossier_persons p "
+            "SEMI JOIN incoming_dossiers i USING (dossier_id)",
+        )
     valid = valid.with_columns(check_dossiers(valid, known).alias(REASON))
     rejected_rows = pl.concat(
         [checked.filter(pl.col(REASON).is_not_null()), valid.filter(pl.col(REASON).is_not_null())]
@@ -186,59 +185,55 @@ def _write(
     )
     if raw.ignored_columns:
         outcome.message = f"ignored columns not in the contract: {', '.join(raw.ignored_columns)}"
-    con.register("accepted_rows", accepted)
-    con.register("quarantined_rows", quarantined)
-    con.begin()
-    try:
-        outcome.rows_superseding = scalar(
-            con,
-            "SELECT count(*) FROM dossier_persons p "
-            "SEMI JOIN accepted_rows a USING (dossier_id, person_id)",
-        )
-        outcome.rows_new = outcome.rows_accepted - outcome.rows_superseding
-        outcome.file_id = scalar(
-            con,
-            """INSERT INTO ingested_files (file_name, content_hash, file_format, dialect,
-                   rows_read, rows_accepted, rows_quarantined, rows_new, rows_superseding,
-                   status, message, dataset_validation)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING file_id""",
-            [
-                raw.file_name,
-                raw.content_hash,
-                raw.file_format,
-                raw.describe(),
-                outcome.rows_read,
-                outcome.rows_accepted,
-                outcome.rows_quarantined,
-                outcome.rows_new,
-                outcome.rows_superseding,
-                outcome.status,
-                outcome.message or None,
-                validation,
-            ],
-        )
-        con.execute(
-            "INSERT INTO quarantine SELECT ?, ?, source_row, reason, raw_values "
-            "FROM quarantined_rows",
-            [outcome.file_id, raw.file_name],
-        )
-        con.execute(
-            "DELETE FROM dossier_persons p USING accepted_rows a "
-            "WHERE p.dossier_id = a.dossier_id AND p.person_id = a.person_id"
-        )
-        columns = ", ".join(COLUMNS)
-        con.execute(
-            f"INSERT INTO dossier_persons ({columns}, file_id, source_file, source_row) "
-            f"SELECT {columns}, ?, ?, source_row FROM accepted_rows",
-            [outcome.file_id, raw.file_name],
-        )
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
-    finally:
-        con.unregister("accepted_rows")
-        con.unregister("quarantined_rows")
+    with registered(con, accepted_rows=accepted, quarantined_rows=quarantined):
+        con.begin()
+        try:
+            outcome.rows_superseding = scalar(
+                con,
+                "SELECT count(*) FROM dossier_persons p "
+                "SEMI JOIN accepted_rows a USING (dossier_id, person_id)",
+            )
+            outcome.rows_new = outcome.rows_accepted - outcome.rows_superseding
+            outcome.file_id = scalar(
+                con,
+                """INSERT INTO ingested_files (file_name, content_hash, file_format, dialect,
+                       rows_read, rows_accepted, rows_quarantined, rows_new, rows_superseding,
+                       status, message, dataset_validation)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING file_id""",
+                [
+                    raw.file_name,
+                    raw.content_hash,
+                    raw.file_format,
+                    raw.describe(),
+                    outcome.rows_read,
+                    outcome.rows_accepted,
+                    outcome.rows_quarantined,
+                    outcome.rows_new,
+                    outcome.rows_superseding,
+                    outcome.status,
+                    outcome.message or None,
+                    validation,
+                ],
+            )
+            con.execute(
+                "INSERT INTO quarantine SELECT ?, ?, source_row, reason, raw_values "
+                "FROM quarantined_rows",
+                [outcome.file_id, raw.file_name],
+            )
+            con.execute(
+                "DELETE FROM dossier_persons p USING accepted_rows a "
+                "WHERE p.dossier_id = a.dossier_id AND p.person_id = a.person_id"
+            )
+            columns = ", ".join(COLUMNS)
+            con.execute(
+                f"INSERT INTO dossier_persons ({columns}, file_id, source_file, source_row) "
+                f"SELECT {columns}, ?, ?, source_row FROM accepted_rows",
+                [outcome.file_id, raw.file_name],
+            )
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
     return outcome
 
 

@@ -128,6 +128,18 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
     return row[0] if row else None
 
 
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame):
+    """The frames visible to SQL under the given names for the ``with`` block only."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield con
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
 def query_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pl.DataFrame:
     """A query's result as polars (duckdb 2.0 has ``.pl()`` on relations only)."""
     return con.sql(sql, params=params).pl()

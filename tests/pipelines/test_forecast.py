@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import numpy as np
+import pytest
 
 from models.backtest import BacktestSettings
 from pipelines.forecast import (
@@ -56,10 +57,16 @@ def test_groups_and_horizon():
     assert len(months) == 14 and months[-1] == 2027 * 12 + 11
 
 
-def test_volume_forecast_levels_add_up_and_cover_the_horizon(demo_warehouse, tmp_path):
+@pytest.fixture
+def demo_copy(demo_warehouse, tmp_path):
+    """A writable copy of the shared demo warehouse."""
     db = tmp_path / "copy.duckdb"
     db.write_bytes(demo_warehouse.read_bytes())
-    with connect(db) as con:
+    return db
+
+
+def test_volume_forecast_levels_add_up_and_cover_the_horizon(demo_copy):
+    with connect(demo_copy) as con:
         build_volume_forecast(con, draws=300)
         rows = con.sql("SELECT * FROM volume_forecast").pl()
     months = rows.filter(level="total")["month"].to_list()
@@ -71,10 +78,8 @@ def test_volume_forecast_levels_add_up_and_cover_the_horizon(demo_warehouse, tmp
     assert (rows["hi80"] <= rows["hi95"]).all()
 
 
-def test_backtest_table(demo_warehouse, tmp_path):
-    db = tmp_path / "copy.duckdb"
-    db.write_bytes(demo_warehouse.read_bytes())
-    with connect(db) as con:
+def test_backtest_table(demo_copy):
+    with connect(demo_copy) as con:
         build_forecast_backtest(con, BacktestSettings(origins=2, draws=200))
         rows = con.sql("SELECT * FROM forecast_backtest ORDER BY country_group").pl()
     assert "total" in rows["country_group"].to_list()
