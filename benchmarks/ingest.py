@@ -26,11 +26,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, sys, time
 from pipelines.ingest import ingest_paths
-from pipelines.warehouse import connect
+from pipelines.warehouse import connect, scalar
 start = time.perf_counter()
 with connect(sys.argv[1]) as con:
     outcomes = ingest_paths(con, [sys.argv[2]])
-    persons = con.execute("SELECT count(*) FROM dossier_persons").fetchall()[0][0]
+    persons = scalar(con, "SELECT count(*) FROM dossier_persons")
 print(json.dumps({
     "seconds": time.perf_counter() - start,
     "files": len(outcomes),
@@ -42,7 +42,6 @@ print(json.dumps({
 
 
 def ingest_in_child(db: Path, extracts: Path) -> tuple[dict, float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = subprocess.run(
         [sys.executable, "-c", CHILD, str(db), str(extracts)],
         cwd=ROOT,
@@ -52,7 +51,7 @@ def ingest_in_child(db: Path, extracts: Path) -> tuple[dict, float]:
     )
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     figures = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures, max(peak_kib, before) / 1024
+    return figures, peak_kib / 1024
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from data_contracts.countries import country_codes
-from data_contracts.row_model import COLUMNS, Kind, field_specs
+from data_contracts.row_model import COLUMNS, Kind, columns_of, field_specs
 
 if TYPE_CHECKING:
     import great_expectations as gx
@@ -250,7 +250,7 @@ def _expectations() -> list:
     return found
 
 
-_MONEY_COLUMNS = tuple(spec.name for spec in field_specs() if spec.kind is Kind.MONEY)
+_MONEY_COLUMNS = columns_of(Kind.MONEY)
 
 
 class _Runner:

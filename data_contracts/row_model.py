@@ -173,6 +173,11 @@ def _literal_choices(annotation) -> tuple[str, ...]:
     return ()
 
 
+def columns_of(kind: Kind) -> tuple[str, ...]:
+    """The contract's columns of one kind, in contract order."""
+    return tuple(spec.name for spec in field_specs() if spec.kind is kind)
+
+
 def field_specs() -> tuple[FieldSpec, ...]:
     specs = []
     for name, info in ExtractRow.model_fields.items():

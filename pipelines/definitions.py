@@ -14,10 +14,10 @@ from pipelines import defs as defs_package
 from pipelines.defs.resources import default_warehouse
 
 # Loading a package of modules is marked "preview" in Dagster 1.13; it is what we want.
-warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-
-defs = dg.load_definitions_from_package_module(
-    defs_package,
-    resources={"warehouse": default_warehouse()},
-    executor=dg.in_process_executor,
-)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.PreviewWarning)
+    defs = dg.load_definitions_from_package_module(
+        defs_package,
+        resources={"warehouse": default_warehouse()},
+        executor=dg.in_process_executor,
+    )

@@ -22,7 +22,7 @@ import duckdb
 import polars as pl
 
 from data_contracts.errors import ExtractError
-from data_contracts.readers import SOURCE_ROW, RawExtract, content_hash, read_extract
+from data_contracts.readers import SOURCE_ROW, RawExtract, content_hash, read_extract_bytes
 from data_contracts.row_checks import REASON, check_dossiers, check_rows
 from data_contracts.row_model import COLUMNS
 from pipelines.warehouse import fetch_one, query_frame, registered, scalar
@@ -112,9 +112,8 @@ def ingest_file(
     seen = fetch_one(con, "SELECT file_id FROM ingested_files WHERE content_hash = ?", [digest])
     if seen:
         return FileOutcome(path.name, "already_ingested", file_id=seen[0])
-    del data  # the reader reads the file again; keep memory to one copy
     try:
-        raw = read_extract(path)
+        raw = read_extract_bytes(data, path.name)  # the bytes whose hash was checked
     except ExtractError as exc:
         rows = f" ({exc.rows} data rows not stored)" if exc.rows else ""
         outcome = FileOutcome(path.name, "rejected", message=f"{exc}{rows}")

@@ -33,19 +33,20 @@ from data_contracts.row_model import PROCEDURE_PHASES, REFUSAL_PHASES
 from rules.budget_lines import AMOUNT_COLUMNS, REINTEGRATION_LINES, TOTAL_LINES
 from rules.ids import RULE_BIT, rules_text
 from rules.parameters import (
-    ParameterDateError,
     Table,
     applicable_rules,
     built_in_table,
 )
 
 KEY_COLUMNS = ("dossier_id", "person_id")
+# What an evaluation gives per person: the keys, the table, and the result columns.
+RESULT_COLUMNS = ("category", "ticket_eligible", *AMOUNT_COLUMNS, "_mask")
+OUTPUT_COLUMNS = (*KEY_COLUMNS, "table", "applied_table", *RESULT_COLUMNS)
 EUR = pl.Decimal(12, 2)
 EPOCH = date(1970, 1, 1)
 EARLY_PHASES = ("dvz", "cgvs_pending", "dublin", "annex_26quater")
 DUBLIN_PHASES = ("dublin", "annex_26quater")
-PHASES = PROCEDURE_PHASES
-PHASE = pl.Enum(PHASES)
+PHASE = pl.Enum(PROCEDURE_PHASES)
 FOLLOWED = ("application_type", "procedure_phase", "decision_notified_on", "belgium_responsible")
 COUNTRY_CODES: tuple[str, ...] = tuple(countries()["iso3"].to_list())
 COUNTRY = pl.Enum(COUNTRY_CODES)
@@ -126,7 +127,7 @@ def _profile_fields(amaar_amounts: int) -> dict[str, tuple[pl.Expr, int]]:
     fields["_amaar_amount"] = (col("_amaar_amount").cast(pl.Int64), amaar_amounts)
     fields["_phase"] = (
         col("_phase").cast(PHASE).to_physical().cast(pl.Int64).fill_null(-1) + 1,
-        len(PHASES) + 1,
+        len(PROCEDURE_PHASES) + 1,
     )
     for name, source in (("_nat", "nationality"), ("_rc", "return_country")):
         fields[name] = (col(source).cast(COUNTRY).to_physical().cast(pl.Int64), len(COUNTRY_CODES))
@@ -407,7 +408,7 @@ def _bits(*pairs: tuple[pl.Expr, int]) -> pl.Expr:
 
 
 def _codes(phases: tuple[str, ...]) -> list[int]:
-    return [PHASES.index(phase) for phase in phases]
+    return [PROCEDURE_PHASES.index(phase) for phase in phases]
 
 
 # ---------------------------------------------------------------------------
@@ -534,21 +535,18 @@ def evaluate_cents(
     if position is None:
         position = pl.int_range(rows.height, dtype=pl.Int32, eager=True)
     choice = pl.select(position + pl.Series(due, dtype=pl.Int32) * per_key.height).to_series()
-    return pl.concat([rows.select(KEY_COLUMNS), with_fee[choice]], how="horizontal").select(
-        *KEY_COLUMNS,
-        pl.lit(table.name, pl.Categorical).alias("table"),
-        pl.lit(table.name, pl.Categorical).alias("applied_table"),
-        "category",
-        "ticket_eligible",
-        *AMOUNT_COLUMNS,
-        "_mask",
+    name = pl.lit(table.name, pl.Categorical)
+    return (
+        pl.concat([rows.select(KEY_COLUMNS), with_fee[choice]], how="horizontal")
+        .with_columns(name.alias("table"), name.alias("applied_table"))
+        .select(OUTPUT_COLUMNS)
     )
 
 
 def _with_and_without_fee(per_key: pl.DataFrame) -> pl.DataFrame:
     """Row ``k``: key ``k`` without the partner fee; row ``k + len(per_key)``: with it."""
     col = pl.col
-    columns = ["category", "ticket_eligible", *AMOUNT_COLUMNS, "_mask"]
+    columns = list(RESULT_COLUMNS)
     without = per_key.with_columns(
         pl.lit(0, LINE).alias("partner_service_fee"), col("_subtotal").alias("total")
     ).select(columns)
@@ -622,7 +620,7 @@ def _evaluate_keys(frame: pl.DataFrame, table: Table, p: _Params) -> pl.DataFram
             (eligible & col("_applicant")).alias("target"),
             pl.when(phase.is_in(_codes(EARLY_PHASES)))
             .then(p.cents("degressive_early"))
-            .when(phase == PHASES.index("rvv_pending"))
+            .when(phase == PROCEDURE_PHASES.index("rvv_pending"))
             .then(p.cents("degressive_late"))
             .when(phase.is_in(_codes(REFUSAL_PHASES)) & col("within_grace"))
             .then(p.cents("degressive_late"))
@@ -760,7 +758,7 @@ def choose_applicable(
     late_departure = prepared.rows["_dep"] > until
     use_after = registered_new | late_departure
     choice = pl.DataFrame({"_after": use_after, "_new": registered_new})
-    columns = ["applied_table", "category", "ticket_eligible", *AMOUNT_COLUMNS, "_mask"]
+    columns = ["applied_table", *RESULT_COLUMNS]
     chosen = pl.concat(
         [choice, before.select(columns).rename(lambda c: f"b{c}"), after.select(columns)],
         how="horizontal",
@@ -781,15 +779,7 @@ def choose_applicable(
             chosen.with_columns(pl.lit("applicable", pl.Categorical).alias("table")),
         ],
         how="horizontal",
-    ).select(
-        *KEY_COLUMNS,
-        "table",
-        "applied_table",
-        "category",
-        "ticket_eligible",
-        *AMOUNT_COLUMNS,
-        "_mask",
-    )
+    ).select(OUTPUT_COLUMNS)
 
 
 def with_rules_text(evaluated: pl.DataFrame) -> pl.DataFrame:
@@ -823,7 +813,6 @@ def evaluate_applicable(persons: pl.DataFrame, history: pl.DataFrame | None = No
 
 __all__ = [
     "AMOUNT_COLUMNS",
-    "ParameterDateError",
     "Prepared",
     "choose_applicable",
     "evaluate",

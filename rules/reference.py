@@ -15,7 +15,6 @@ list is written here. Country attributes come from the versioned ``countries.csv
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +22,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from data_contracts.countries import COUNTRIES_CSV
+from data_contracts.countries import countries
+from data_contracts.row_model import REFUSAL_PHASES
 from rules.budget_lines import AMOUNT_COLUMNS, REINTEGRATION_LINES, TOTAL_LINES
 from rules.ids import RULE_IDS
 from rules.parameters import Parameter, Table, applicable_rules, load_table
@@ -36,7 +36,6 @@ NONMEDICAL_FLAGS: tuple[str, ...] = (
 )
 DUBLIN_PHASES = ("dublin", "annex_26quater")
 EARLY_PHASES = ("dvz", "cgvs_pending")
-REFUSAL_PHASES = ("cgvs_refused", "rvv_refused")
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 
@@ -77,14 +76,7 @@ class Entitlement:
 
 @cache
 def _country_table() -> dict[str, dict[str, Any]]:
-    with COUNTRIES_CSV.open(encoding="utf-8", newline="") as handle:
-        return {
-            row["iso3"]: {
-                key: (value == "True" if key not in ("iso3", "name") else value)
-                for key, value in row.items()
-            }
-            for row in csv.DictReader(handle)
-        }
+    return {row["iso3"]: row for row in countries().iter_rows(named=True)}
 
 
 def country(code: str) -> dict[str, Any]:

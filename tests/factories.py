@@ -7,7 +7,21 @@ from pathlib import Path
 
 import polars as pl
 
-from data_contracts.row_model import COLUMNS, ExtractRow
+from data_contracts.row_checks import MONEY_DTYPE
+from data_contracts.row_model import COLUMNS, ExtractRow, Kind, field_specs
+
+POLARS_TYPES = {
+    Kind.TEXT: pl.String,
+    Kind.CHOICE: pl.String,
+    Kind.COUNTRY: pl.String,
+    Kind.WHOLE_NUMBER: pl.Int16,
+    Kind.DATE: pl.Date,
+    Kind.BOOL: pl.Boolean,
+    Kind.FLAG: pl.Boolean,
+    Kind.MONEY: MONEY_DTYPE,
+}
+# Typed rows as the warehouse holds them.
+PERSONS_SCHEMA = {spec.name: POLARS_TYPES[spec.kind] for spec in field_specs()}
 
 
 def person(**cells: str) -> dict[str, str]:

@@ -10,8 +10,8 @@ approximation of the support rules (``payments.approximate_paid_amounts``).
 How the files behave, so that the pipeline can be tested on them:
 
 * **Streaming**: one month is generated, written and dropped at a time (vectorised
-  numpy/polars); ``scale`` multiplies the volumes (1 ~ 25,000 rows in all,
-  1000 ~ 25 M rows).
+  numpy/polars); ``scale`` multiplies the volumes (1 ~ 30,000 rows in all,
+  1000 ~ 30 M rows).
 * **Deterministic**: every month has its own random streams seeded from
   ``(seed, month, purpose)``; the same arguments give byte-identical files. The
   defects have their own stream, so ``defect_rate`` changes the defect rows only.

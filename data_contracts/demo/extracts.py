@@ -9,30 +9,12 @@ import numpy as np
 import polars as pl
 
 from data_contracts.demo.plan import FIRST_YEAR, N_MONTHS
-from data_contracts.row_model import COLUMNS
+from data_contracts.row_model import COLUMNS, Kind, columns_of
 
-BOOL_COLUMNS = ("belgium_responsible", "protection_in_other_member_state", "became_belgian")
-FLAG_COLUMNS = (
-    "pregnant",
-    "ex_unaccompanied_minor",
-    "single_parent",
-    "trafficking_victim",
-    "medical_basic",
-)
-DATE_COLUMNS = (
-    "registration_date",
-    "departure_date",
-    "decision_notified_on",
-    "asylum_application_date",
-    "arrival_in_belgium_date",
-    "previous_return_support_date",
-)
-MONEY_COLUMNS = (
-    "amaar_estimated_cost_eur",
-    "paid_return_premium_eur",
-    "paid_reintegration_eur",
-    "ticket_cost_eur",
-)
+BOOL_COLUMNS = columns_of(Kind.BOOL)
+FLAG_COLUMNS = columns_of(Kind.FLAG)
+DATE_COLUMNS = columns_of(Kind.DATE)
+MONEY_COLUMNS = columns_of(Kind.MONEY)
 PAID_COLUMNS = MONEY_COLUMNS[1:]
 
 STATUS_CORRECTION_SHARE = 0.012  # departed dossiers first shown as registered
@@ -160,7 +142,8 @@ def add_defects(frame: pl.DataFrame, m: int, seed: int, rate: float, typed: bool
     k = [pl.Series(hit & (kind == i)) for i in range(5)]
     enum_column = np.array([c for c, _ in BAD_ENUMS])[pick % len(BAD_ENUMS)]
     enum_value = pl.Series(np.array([v for _, v in BAD_ENUMS])[pick % len(BAD_ENUMS)])
-    enum_hits = {c: pl.Series(hit & (kind == 4) & (enum_column == c)) for c, _ in BAD_ENUMS}
+    enum_columns = dict.fromkeys(c for c, _ in BAD_ENUMS)
+    enum_hits = {c: pl.Series(hit & (kind == 4) & (enum_column == c)) for c in enum_columns}
     back = pl.duration(days=pl.Series(1 + pick % 20))
     return frame.with_columns(
         pl.when(k[0])
@@ -178,8 +161,8 @@ def add_defects(frame: pl.DataFrame, m: int, seed: int, rate: float, typed: bool
         .alias("departure_date"),
         k[3].alias("_bad_date"),
         *(
-            pl.when(enum_hits[c]).then(enum_value).otherwise(pl.col(c)).alias(c)
-            for c in dict.fromkeys(c for c, _ in BAD_ENUMS)
+            pl.when(hits).then(enum_value).otherwise(pl.col(c)).alias(c)
+            for c, hits in enum_hits.items()
         ),
     )
 

@@ -8,7 +8,7 @@ turns it into expected *registering dossiers* per month and country:
 1. a monthly shape per country (seasonality, the 2020 pandemic dip, policy events
    that fall inside a year: Moldova's premium end, Brazil's rush before 2025-12-01);
 2. an exact expectation of when registrations turn into departures (weekday
-   registrations, a 1-10 week departure lag, 85% departing, the last weeks before
+   registrations, a 1-10 week departure lag, 73% departing, the last weeks before
    ``AS_OF`` still ``registered``), so that a proportional fitting (IPF) finds the
    registration level that makes the *departure-year* counts meet the plan;
 3. surges (``Surge``) multiply the fitted registrations from a month on;

@@ -335,10 +335,8 @@ def generate_month(
     # ---- residence and procedure --------------------------------------------
     res = residence[d]
     applicant = res == APPLICANT
-    own_phase = _draw(rng, PHASE_WEIGHTS, n_p)
-    own_type = np.where(rng.random(n_p) < 0.82, 0, 1)
-    phase = own_phase.copy()
-    app_type = own_type.copy()
+    phase = _draw(rng, PHASE_WEIGHTS, n_p)
+    app_type = np.where(rng.random(n_p) < 0.82, 0, 1)
     follows_principal = (role == PARTNER) & (rng.random(n_p) < 0.85)
     phase = np.where(follows_principal, phase[principal_row], phase)
     app_type = np.where(follows_principal, app_type[principal_row], app_type)
@@ -474,10 +472,13 @@ def generate_month(
     candidates = princ & (ptype == SINGLE) & departed_p & adult & (rng.random(n_p) < REPEAT_SHARE)
     gap = np.where(rng.random(n_p) < 0.6, rng.integers(6, 60, n_p), rng.integers(60, 91, n_p))
     target = m + gap
+    person_counter = ids.person_counter(m, np.arange(n_p))
+    if n_rep:
+        person_counter[first[is_rep]] = repeaters.person_counter
     for t in np.unique(target[candidates]):
         rows = candidates & (target == t)
         pool[int(t)] = Repeaters(
-            person_counter=np.zeros(0, dtype=np.uint64),  # filled below
+            person_counter=person_counter[rows],
             country=cidx[d][rows],
             nationality=nat_p[rows],
             sex=sex[rows],
@@ -487,12 +488,6 @@ def generate_month(
         )
 
     # ---- ids ----------------------------------------------------------------
-    person_counter = ids.person_counter(m, np.arange(n_p))
-    if n_rep:
-        person_counter[first[is_rep]] = repeaters.person_counter
-    for t, rep in pool.items():
-        rows = candidates & (target == t)
-        pool[t] = Repeaters(**{**rep.__dict__, "person_counter": person_counter[rows]})
     dossier_id = ids.dossier_ids(ids.dossier_counter(m, np.arange(n_d)), seed)
     person_id = ids.person_ids(person_counter, seed)
 

@@ -26,19 +26,10 @@ from data_contracts.dataset_suite import (
     with_helper_columns,
 )
 from data_contracts.row_model import COLUMNS, REQUIRED_COLUMNS, Kind, field_specs
+from tests.factories import PERSONS_SCHEMA
 
 SPECS = {spec.name: spec for spec in field_specs()}
-DTYPES = {
-    Kind.TEXT: pl.String,
-    Kind.CHOICE: pl.String,
-    Kind.COUNTRY: pl.String,
-    Kind.WHOLE_NUMBER: pl.Int16,
-    Kind.DATE: pl.Date,
-    Kind.BOOL: pl.Boolean,
-    Kind.FLAG: pl.Boolean,
-    Kind.MONEY: pl.Decimal(14, 2),
-}
-SCHEMA = {name: DTYPES[spec.kind] for name, spec in SPECS.items()}
+SCHEMA = PERSONS_SCHEMA
 
 IN_SET = "expect_column_values_to_be_in_set"
 NOT_NULL = "expect_column_values_to_not_be_null"

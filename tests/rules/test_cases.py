@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,7 @@ import polars as pl
 import pytest
 import yaml
 
-from data_contracts.row_checks import MONEY_DTYPE
-from data_contracts.row_model import COLUMNS, ExtractRow, Kind, field_specs
+from data_contracts.row_model import COLUMNS, ExtractRow
 from rules import reference
 from rules.ids import RULE_IDS
 from rules.parameters import (
@@ -34,6 +34,7 @@ from rules.parameters import (
     load_scenario,
     load_table,
 )
+from tests.factories import PERSONS_SCHEMA, typed_row
 
 CASES_DIR = Path(__file__).parent / "cases"
 SCENARIOS_DIR = CASES_DIR / "scenarios"
@@ -48,24 +49,13 @@ ROW_KEYS = {"table", "category", "ticket_eligible", "rules"}
 # Shared helpers (also used by test_engine_matches_reference.py)
 # ---------------------------------------------------------------------------
 
-POLARS_TYPES = {
-    Kind.TEXT: pl.String,
-    Kind.CHOICE: pl.String,
-    Kind.COUNTRY: pl.String,
-    Kind.WHOLE_NUMBER: pl.Int16,
-    Kind.DATE: pl.Date,
-    Kind.BOOL: pl.Boolean,
-    Kind.FLAG: pl.Boolean,
-    Kind.MONEY: MONEY_DTYPE,
-}
-PERSONS_SCHEMA = {spec.name: POLARS_TYPES[spec.kind] for spec in field_specs()}
-
 
 def persons_frame(rows: list[dict]) -> pl.DataFrame:
     """Typed rows as the warehouse holds them (the input of the engine)."""
     return pl.DataFrame([{c: row[c] for c in COLUMNS} for row in rows], schema=PERSONS_SCHEMA)
 
 
+@cache  # the property tests ask for the same tables thousands of times
 def table_for(key: str) -> Table:
     """``2025``, ``2026``, or the name of a scenario file in ``cases/scenarios/``."""
     if key in BUILT_IN_TABLES:
@@ -331,7 +321,7 @@ def _syrian(**changes) -> dict:
         residence_status="irregular",
     )
     raw.update(changes)
-    return ExtractRow.model_validate(raw).model_dump()
+    return typed_row(raw)
 
 
 def _scenario(tmp_path: Path, text: str, name: str = "what_if.yaml") -> Path:

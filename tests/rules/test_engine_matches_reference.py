@@ -21,9 +21,9 @@ from data_contracts.row_model import (
     PROCEDURE_PHASES,
     REFUSAL_PHASES,
     RESIDENCE_STATUSES,
-    ExtractRow,
 )
 from rules import reference
+from tests.factories import typed_row
 from tests.rules.test_cases import APPLICABLE, engine_rows, reference_rows, table_for
 
 TABLES = ("2025", "2026", APPLICABLE, "degressive_1500", "stricter_2026")
@@ -214,7 +214,7 @@ def dossier(draw, number: int) -> list[dict]:
             row["departure_date"] = departure(draw, registered, status)
         if role != "child":
             adults.append(person_id)
-        rows.append(ExtractRow.model_validate(row).model_dump())
+        rows.append(typed_row(row))
     return rows
 
 

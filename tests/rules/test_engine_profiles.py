@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from data_contracts.row_model import ExtractRow
 from rules import engine
 from tests.factories import household, typed_row
 from tests.rules.test_cases import engine_rows, persons_frame, reference_rows, table_for
@@ -43,7 +42,7 @@ def shifted(row: dict, days: int, fields: tuple[str, ...], suffix: str) -> dict 
         if twin[field] is not None:
             twin[field] = twin[field] + timedelta(days=days)
     try:
-        return ExtractRow.model_validate(twin).model_dump()
+        return typed_row(twin)
     except ValidationError:
         return None
 
