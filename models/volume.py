@@ -3,13 +3,21 @@
 One negative-binomial GLM over every (country, month) of the history:
 
     log E[dossiers] = common level + country level + (common + country) trend
-                      + month of year + dated policy effects
+                      + (common + country) step for each older year
+                      + month of year (common + per country group)
+                      + dated policy effects
 
-Country levels and trends are deviations from the common ones with Gaussian priors
-(ridge penalties), so a country with few, intermittent registrations borrows the
-common shape and a large country follows its own data. Recent months weigh more
-(``half_life_months``). Policy effects are steps on the dates the rule tables give
-(``PolicyEffect``); their values in the forecast months follow the same dates.
+The level the forecast carries forward is the one of the last twelve months (the
+"current year", counted back from the origin); each older year of the history has its
+own level, a random-walk step away from the next (``older_j`` columns: 1 for months
+at least ``j`` years before the origin). So a country's level comes from its recent
+year, as in seasonal naive, while month-of-year effects and policy effects are learnt
+from the whole history. Country levels, trends and steps are deviations from the
+common ones with Gaussian priors (ridge penalties), so a country with few,
+intermittent registrations borrows the common shape and a large country follows its
+own data. Recent months weigh a little more (``half_life_months``). Policy effects are
+steps on the dates the rule tables give (``PolicyEffect``); their values in the
+forecast months follow the same dates.
 
 ``VolumeModel.draw`` gives joint count paths: each draw has its own coefficients
 (shared by every country and month of that draw) and NB noise per cell.
@@ -52,76 +60,98 @@ class PolicyEffect:
 
 @dataclass(frozen=True)
 class VolumeSettings:
-    """Prior scales and memory; the defaults are the best of the backtests on the demo
-    data tried so far (half-lives 6/9/12/36 months, trend sd 0.05/0.3): a short memory
-    and an almost flat trend — extrapolated log-trends overshot by 27 %."""
+    """Prior scales and memory. The defaults are the best of the backtests on the demo
+    data tried (README, "Forecasting"): yearly level blocks with a 24-month half-life
+    beat one level with a short memory (total MASE 0.48 against 0.71), and an almost
+    flat trend — extrapolated log-trends overshot by 27 %.
 
-    half_life_months: float = 6.0
+    ``level_block_months``: length of the level blocks counted back from the origin
+    (``None``: one level for the whole history). ``half_life_months``: ``None`` weighs
+    every month alike."""
+
+    half_life_months: float | None = 24.0
     country_level_prior_sd: float = 2.0
     trend_prior_sd: float = 0.05
     country_trend_prior_sd: float = 0.05
     season_prior_sd: float = 0.5
     group_season_prior_sd: float = 0.3
     policy_prior_sd: float = 1.5
+    level_block_months: int | None = 12
+    block_step_prior_sd: float = 1.0
+    country_block_step_prior_sd: float = 0.3
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Which columns the design has: everything but the coefficients."""
+
+    countries: tuple[str, ...]
+    origin: int  # month index of the last history month
+    effects: tuple[PolicyEffect, ...]
+    season_groups: tuple[int, ...]  # group number per country; -1: none
+    blocks: int  # level blocks in the history (0: one level)
+    block_months: int
+
+    def design(self, months: np.ndarray) -> np.ndarray:
+        """Design rows for every (country, month), country-major."""
+        n_c, n_m = len(self.countries), len(months)
+        country = np.repeat(np.arange(n_c), n_m)
+        month = np.tile(months, n_c)
+        years = (month - self.origin) / 12.0
+        one_hot = np.zeros((n_c * n_m, n_c))
+        one_hot[np.arange(n_c * n_m), country] = 1.0
+        season = np.stack([(month % 12 == m).astype(float) for m in range(1, 12)], axis=1)
+        group = np.asarray(self.season_groups)[country]
+        groups = range(max(self.season_groups, default=-1) + 1)
+        columns = [
+            np.ones((n_c * n_m, 1)),
+            one_hot,
+            years[:, None],
+            one_hot * years[:, None],
+            season,
+            *[season * (group == g)[:, None] for g in groups],
+        ]
+        if self.blocks > 1:
+            block = (self.origin - month) // self.block_months  # < 0 in the future
+            older = np.stack([(block >= j).astype(float) for j in range(1, self.blocks)], axis=1)
+            columns.append(older)
+            columns.append((one_hot[:, :, None] * older[:, None, :]).reshape(n_c * n_m, -1))
+        if self.effects:
+            policy = [e.active(self.countries, months).reshape(-1) for e in self.effects]
+            columns.append(np.stack(policy, axis=1))
+        return np.hstack(columns)
 
 
 @dataclass(frozen=True)
 class VolumeModel:
-    countries: tuple[str, ...]
-    origin: int  # month index of the last history month
-    effects: tuple[PolicyEffect, ...]
+    layout: _Layout
     fit: NegBinFit
     names: tuple[str, ...]
-    season_groups: tuple[int, ...]
 
-    def design(self, months: np.ndarray) -> np.ndarray:
-        """Design rows for every (country, month), country-major."""
-        return _design(self.countries, months, self.origin, self.effects, self.season_groups)
+    @property
+    def countries(self) -> tuple[str, ...]:
+        return self.layout.countries
+
+    @property
+    def origin(self) -> int:
+        return self.layout.origin
 
     def expected(self, months: np.ndarray) -> np.ndarray:
         """(countries × months) expected dossiers at the fitted coefficients."""
-        return self.fit.mean(self.design(months)).reshape(len(self.countries), len(months))
+        means = self.fit.mean(self.layout.design(months))
+        return means.reshape(len(self.countries), len(months))
 
     def draw(self, months: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
         """(draws × countries × months) simulated dossier counts: joint paths."""
-        means = self.fit.draw_means(self.design(months), draws, rng)
+        means = self.fit.draw_means(self.layout.design(months), draws, rng)
         counts = negbin_counts(means, self.fit.alpha, rng)
         return counts.reshape(draws, len(self.countries), len(months))
 
     def effect_sizes(self) -> dict[str, float]:
         """Each policy effect as a multiplier on volume (exp of its coefficient)."""
-        first = len(self.names) - len(self.effects)
-        return {e.name: float(np.exp(self.fit.coef[first + i])) for i, e in enumerate(self.effects)}
-
-
-def _design(
-    countries: Sequence[str],
-    months: np.ndarray,
-    origin: int,
-    effects: Sequence[PolicyEffect],
-    season_groups: Sequence[int],
-) -> np.ndarray:
-    n_c, n_m = len(countries), len(months)
-    country = np.repeat(np.arange(n_c), n_m)
-    month = np.tile(months, n_c)
-    years = (month - origin) / 12.0
-    one_hot = np.zeros((n_c * n_m, n_c))
-    one_hot[np.arange(n_c * n_m), country] = 1.0
-    season = np.stack([(month % 12 == m).astype(float) for m in range(1, 12)], axis=1)
-    group = np.asarray(season_groups)[country]
-    by_group = [season * (group == g)[:, None] for g in range(max(season_groups, default=-1) + 1)]
-    policy = [e.active(countries, months).reshape(-1) for e in effects]
-    columns = [
-        np.ones((n_c * n_m, 1)),
-        one_hot,
-        years[:, None],
-        one_hot * years[:, None],
-        season,
-        *by_group,
-    ]
-    if policy:
-        columns.append(np.stack(policy, axis=1))
-    return np.hstack(columns)
+        effects = self.layout.effects
+        first = len(self.names) - len(effects)
+        return {e.name: float(np.exp(self.fit.coef[first + i])) for i, e in enumerate(effects)}
 
 
 def fit_volume(
@@ -150,7 +180,10 @@ def fit_volume(
     names_of_groups = sorted(set(groups[c] for c in countries)) if groups else []
     # Group number per country; -1: no group seasonality.
     season_groups = tuple(names_of_groups.index(groups[c]) if groups else -1 for c in countries)
-    design = _design(countries, months, origin, usable, season_groups)
+    block_months = settings.level_block_months or n_m
+    blocks = -(-n_m // block_months)  # the oldest block may be short
+    layout = _Layout(countries, origin, tuple(usable), season_groups, blocks, block_months)
+    design = layout.design(months)
     penalty = np.concatenate(
         [
             [0.0],
@@ -159,10 +192,13 @@ def fit_volume(
             np.full(n_c, 1 / settings.country_trend_prior_sd**2),
             np.full(11, 1 / settings.season_prior_sd**2),
             np.full(11 * len(names_of_groups), 1 / settings.group_season_prior_sd**2),
+            np.full(blocks - 1, 1 / settings.block_step_prior_sd**2),
+            np.full(n_c * (blocks - 1), 1 / settings.country_block_step_prior_sd**2),
             np.full(len(usable), 1 / settings.policy_prior_sd**2),
         ]
     )
-    weights = np.tile(0.5 ** ((origin - months) / settings.half_life_months), n_c)
+    half_life = settings.half_life_months
+    weights = np.tile(0.5 ** ((origin - months) / half_life) if half_life else np.ones(n_m), n_c)
     fit = fit_negbin(design, counts.reshape(-1), penalty=penalty, weights=weights)
     names = (
         "level",
@@ -171,6 +207,8 @@ def fit_volume(
         *[f"trend:{c}" for c in countries],
         *[f"month_{m + 1:02d}" for m in range(1, 12)],
         *[f"month_{m + 1:02d}:{g}" for g in names_of_groups for m in range(1, 12)],
+        *[f"older_{j}" for j in range(1, blocks)],
+        *[f"older_{j}:{c}" for c in countries for j in range(1, blocks)],
         *[e.name for e in usable],
     )
-    return VolumeModel(countries, origin, tuple(usable), fit, names, season_groups)
+    return VolumeModel(layout, fit, names)

@@ -90,3 +90,25 @@ def test_backtest_says_when_history_is_too_short():
     countries, first, counts, _ = simulated_panel(np.random.default_rng(1), 1.0, months=30)
     with pytest.raises(ValueError, match="too few for a backtest"):
         run_backtest(countries, first, counts, dict.fromkeys(countries, "g"))
+
+
+def test_the_forecast_level_is_the_last_years_with_yearly_level_blocks():
+    """Country A's volume doubles (unannounced) for the last 12 months: yearly level
+    blocks carry the new level on; one level over the whole history does not."""
+    rng = np.random.default_rng(3)
+    first = month_index(date(2020, 1, 1))
+    level = np.full((2, 60), 20.0)
+    level[0, 48:] = 40.0
+    counts = negbin_counts(level, 0.05, rng)
+    future = np.arange(first + 60, first + 72)
+    blocks = fit_volume(("A", "B"), first, counts, settings=VolumeSettings())
+    assert VolumeSettings().level_block_months == 12
+    assert abs(blocks.expected(future)[0].mean() / 40 - 1) < 0.12
+    assert abs(blocks.expected(future)[1].mean() / 20 - 1) < 0.12
+    one_level = fit_volume(
+        ("A", "B"),
+        first,
+        counts,
+        settings=VolumeSettings(level_block_months=None, half_life_months=None),
+    )
+    assert one_level.expected(future)[0].mean() < 34  # pulled towards the older 20
