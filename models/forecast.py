@@ -58,12 +58,19 @@ def check_levels(levels: Sequence[int]) -> tuple[int, ...]:
 
 
 def summarise_draws(draws: np.ndarray, levels: Sequence[int]) -> dict[str, np.ndarray]:
-    """Quantile intervals over axis 0 (the draws); each bound is one of the draws."""
+    """Quantile intervals over axis 0 (the draws); each bound is one of the draws (the
+    inverted CDF: the smallest draw with at least that share of draws at or below it),
+    so integer draws keep their dtype. One sort along a contiguous axis serves every
+    bound (``np.quantile`` partitions once per bound, across a strided axis)."""
+    draws = np.asarray(draws)
+    n = draws.shape[0]
+    ordered = np.sort(np.moveaxis(draws, 0, -1), axis=-1)
     out = {}
     for level in levels:
         tail = (100 - level) / 200
-        out[f"lo{level}"] = np.quantile(draws, tail, axis=0, method="inverted_cdf")
-        out[f"hi{level}"] = np.quantile(draws, 1 - tail, axis=0, method="inverted_cdf")
+        for name, share in ((f"lo{level}", tail), (f"hi{level}", 1 - tail)):
+            rank = min(max(int(np.ceil(share * n - 1e-9)) - 1, 0), n - 1)
+            out[name] = ordered[..., rank].copy()  # not a view: the sort is freed
     return out
 
 

@@ -6,9 +6,10 @@ statistics live in ``models/``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -16,13 +17,32 @@ import polars as pl
 
 from data_contracts.countries import countries as country_table
 from models.backtest import BacktestSettings, run_backtest
-from models.forecast import DEFAULT_LEVELS, month_index, month_of, summarise_draws
+from models.budget import (
+    Sampling,
+    TemplatePricer,
+    Templates,
+    difference,
+    make_templates,
+    sample_templates,
+    summarise_budget,
+    working_parameter_weights,
+)
+from models.forecast import (
+    DEFAULT_LEVELS,
+    interval_columns,
+    month_index,
+    month_of,
+    summarise_draws,
+)
 from models.volume import PolicyEffect, fit_volume
+from pipelines.entitlements import default_scenarios
 from pipelines.warehouse import query_frame, registered
-from rules.parameters import applicable_rules, built_in_table
+from rules.engine import INPUT_COLUMNS
+from rules.parameters import applicable_rules, built_in_table, load_scenario
 
 Progress = Callable[[str], None]
 DEFAULT_BACKTEST = BacktestSettings()
+DEFAULT_DRAWS = 1000
 
 
 @dataclass(frozen=True)
@@ -147,44 +167,220 @@ def build_forecast_backtest(
     return result
 
 
-def build_volume_forecast(
-    con: duckdb.DuckDBPyConnection, draws: int = 1000, seed: int = 0
-) -> pl.DataFrame:
-    """Replace table ``volume_forecast``: registering dossiers per month of the horizon
-    for every country, country group and the total, from the same joint draws (so the
-    levels add up draw by draw); ``mean`` and 80 %/95 % intervals."""
+# Templates: each country's dossiers registered in the 12 months that end 3 months
+# before the origin (older ones have mostly reached their outcome; the last 3 months
+# are still largely ``registered``). A country with fewer than MIN_TEMPLATES there takes
+# its most recent ones from before the window as well; a country whose every dossier
+# is younger than the window takes those.
+TEMPLATE_WINDOW_MONTHS = 12
+TEMPLATE_LAG_MONTHS = 3
+MIN_TEMPLATES = 10
+
+
+def load_templates(
+    con: duckdb.DuckDBPyConnection, countries: tuple[str, ...], origin: int
+) -> Templates:
+    """The template dossiers of every country, with the engine's columns, the ticket cost
+    and, as ``previous_return_support_date``, the latest earlier support known anywhere
+    in the warehouse (the stated date or another departed dossier of the person)."""
+    window_end = month_of(origin - TEMPLATE_LAG_MONTHS + 1)
+    window_start = month_of(origin - TEMPLATE_LAG_MONTHS - TEMPLATE_WINDOW_MONTHS + 1)
+    until = month_of(origin + 1)
+    chosen = query_frame(
+        con,
+        """WITH dossier AS (
+               SELECT dossier_id, min(registration_date) AS registered,
+                      any_value(return_country ORDER BY role <> 'principal') AS country
+               FROM dossier_persons GROUP BY dossier_id),
+           ranked AS (
+               SELECT *, registered < $end AS settled,
+                      row_number() OVER (PARTITION BY country, registered < $end
+                                         ORDER BY registered DESC, dossier_id) AS recency,
+                      count(*) FILTER (WHERE registered < $end)
+                          OVER (PARTITION BY country) AS settled_in_country
+               FROM dossier WHERE registered < $until)
+           SELECT dossier_id, country FROM ranked
+           WHERE (settled AND (registered >= $start OR recency <= $minimum))
+              OR settled_in_country = 0""",
+        {"start": window_start, "end": window_end, "until": until, "minimum": MIN_TEMPLATES},
+    )
+    others = [c for c in INPUT_COLUMNS if c != "previous_return_support_date"]
+    with registered(con, chosen=chosen.select("dossier_id")):
+        persons = query_frame(
+            con,
+            f"""SELECT {", ".join(f"p.{c}" for c in others)}, p.ticket_cost_eur,
+                   greatest(
+                       CASE WHEN p.previous_return_support_date <= p.registration_date
+                            THEN p.previous_return_support_date END,
+                       (SELECT max(o.departure_date) FROM dossier_persons o
+                        WHERE o.person_id = p.person_id AND o.dossier_id <> p.dossier_id
+                          AND o.dossier_status = 'departed'
+                          AND o.departure_date <= p.registration_date)
+                   ) AS previous_return_support_date
+                FROM dossier_persons p SEMI JOIN chosen USING (dossier_id)
+                ORDER BY p.dossier_id, p.person_id""",
+        )
+    return make_templates(persons.select(*INPUT_COLUMNS, "ticket_cost_eur"), chosen, countries)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Joint draws of the horizon: dossiers per country and month, and which template
+    dossier fills each (the same for the volume and the budget forecast)."""
+
+    origin: int
+    months: np.ndarray
+    paths: np.ndarray  # draws × countries × months
+    groups: dict[str, str]
+    templates: Templates
+    sampling: Sampling
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        return self.templates.countries
+
+
+def simulate(
+    con: duckdb.DuckDBPyConnection,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    progress: Progress | None = None,
+    horizon: int | None = None,
+) -> Simulation:
+    """Fit the volume model on the whole history and draw the horizon: the rest of the
+    year and the next calendar year, or ``horizon`` months (deterministic for a given
+    warehouse, ``draws``, ``seed`` and horizon)."""
+    say = progress or (lambda _m: None)
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, not {draws}")
     panel = load_panel(con)
     groups = country_groups(panel.countries)
+    say(
+        f"fitting the volume model: {len(panel.countries)} countries, "
+        f"{panel.dossiers.shape[1]} months"
+    )
     model = fit_volume(
         panel.countries, panel.first_month, panel.dossiers, policy_effects(), groups=groups
     )
-    months = horizon_months(model.origin)
-    paths = model.draw(months, draws, np.random.default_rng(seed))
-    keys = [("country", c, paths[:, i]) for i, c in enumerate(panel.countries)]
-    for group in sorted(set(groups.values())):
-        chosen = np.array([groups[c] == group for c in panel.countries])
-        keys.append(("group", group, paths[:, chosen].sum(axis=1)))
-    keys.append(("total", "total", paths.sum(axis=1)))
+    if horizon is None:
+        months = horizon_months(model.origin)
+    elif horizon < 1:
+        raise ValueError(f"the horizon must be at least 1 month, not {horizon}")
+    else:
+        months = np.arange(model.origin + 1, model.origin + 1 + horizon)
+    rng = np.random.default_rng(seed)
+    say(f"drawing {draws:,} paths of {len(months)} months")
+    paths = model.draw(months, draws, rng)
+    templates = load_templates(con, panel.countries, model.origin)
+    say(f"filling {int(paths.sum()):,} simulated dossiers from {templates.count:,} templates")
+    sampling = sample_templates(paths, templates, rng)
+    return Simulation(model.origin, months, paths, groups, templates, sampling)
+
+
+def build_volume_forecast(
+    con: duckdb.DuckDBPyConnection,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    simulation: Simulation | None = None,
+) -> pl.DataFrame:
+    """Replace table ``volume_forecast``: registering dossiers and persons per month of
+    the horizon for every country, country group and the total, from the same joint
+    draws (so the levels add up draw by draw); ``mean`` and 80 %/95 % intervals.
+    Persons are the sizes of the template dossiers that fill the simulated ones."""
+    sim = simulation or simulate(con, draws, seed)
+    persons_per_row = np.repeat(sim.templates.persons_per_template, len(sim.months))
+    persons = np.stack(
+        [sim.sampling.per_country(i, persons_per_row) for i in range(len(sim.countries))],
+        axis=1,
+    )
     frames = []
-    for level, key, draws_of_key in keys:
-        bounds = summarise_draws(draws_of_key, DEFAULT_LEVELS)
-        frames.append(
-            pl.DataFrame(
-                {
-                    "level": level,
-                    "key": key,
-                    "month": [month_of(int(m)) for m in months],
-                    "unit": "dossiers",
-                    "mean": draws_of_key.mean(axis=0),
-                    **{name: bounds[name].astype(np.int64) for name in bounds},
-                    "origin": month_of(model.origin),
-                    "draws": draws,
-                }
+    for unit, paths in (("dossiers", sim.paths), ("persons", persons)):
+        keys = [("country", c, paths[:, i]) for i, c in enumerate(sim.countries)]
+        for group in sorted(set(sim.groups.values())):
+            chosen = np.array([sim.groups[c] == group for c in sim.countries])
+            keys.append(("group", group, paths[:, chosen].sum(axis=1)))
+        keys.append(("total", "total", paths.sum(axis=1)))
+        for level, key, draws_of_key in keys:
+            bounds = summarise_draws(draws_of_key, DEFAULT_LEVELS)
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "level": level,
+                        "key": key,
+                        "month": [month_of(int(m)) for m in sim.months],
+                        "unit": unit,
+                        "mean": draws_of_key.mean(axis=0),
+                        **{name: bounds[name].astype(np.int64) for name in bounds},
+                        "origin": month_of(sim.origin),
+                        "draws": sim.paths.shape[0],
+                    }
+                )
             )
-        )
     result = pl.concat(frames)
     _replace_table(con, "volume_forecast", result)
     return result
+
+
+BUDGET_FORECAST_SQL = """
+CREATE OR REPLACE TABLE budget_forecast AS
+SELECT "table", level, "key", period, "month", "year", budget_line,
+       {money}, $origin::DATE AS origin, $draws::INTEGER AS draws
+FROM new_rows
+"""
+
+
+def build_budget_forecast(
+    con: duckdb.DuckDBPyConnection,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    scenario_files: Iterable[str | Path] | None = None,
+    simulation: Simulation | None = None,
+    progress: Progress | None = None,
+) -> pl.DataFrame:
+    """Replace table ``budget_forecast``: per table (2025, 2026, each scenario, and each
+    of them minus 2025, paired draw by draw), level (country, category, total), key,
+    month and calendar year, and budget line: mean and 80 %/95 % intervals in EUR.
+
+    Also replaces ``budget_assumptions`` (``working`` parameters and what rests on them).
+    Returns the yearly totals."""
+    say = progress or (lambda _m: None)
+    sim = simulation or simulate(con, draws, seed, progress)
+    rules = applicable_rules()
+    files = default_scenarios() if scenario_files is None else [Path(f) for f in scenario_files]
+    tables = [built_in_table(rules.before_table), built_in_table(rules.after_table)]
+    tables += [load_scenario(f) for f in files]
+    say(f"pricing {sim.templates.count:,} templates × {len(sim.months)} months")
+    pricer = TemplatePricer(sim.templates, sim.months, built_in_table(rules.after_table))
+    priced = {}
+    for table in tables:
+        say(f"pricing under table {table.name}")
+        priced[table.name] = pricer.price(table)
+    baseline = priced[rules.before_table]
+    outputs = [*priced.values()] + [difference(p, baseline) for p in list(priced.values())[1:]]
+    frames = []
+    for p in outputs:
+        say(f"summing {sim.sampling.draws:,} draws for {p.table}")
+        frames.append(summarise_budget(sim.sampling, p, sim.months, DEFAULT_LEVELS))
+    rows = pl.concat(frames)
+    money = ", ".join(
+        f"(CAST({c}{suffix} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))"
+        f"::DECIMAL(16, 2) AS {c}"
+        for c, suffix in [("mean", "_cents")] + [(b, "") for b in interval_columns(DEFAULT_LEVELS)]
+    )
+    with registered(con, new_rows=rows):
+        con.execute(
+            BUDGET_FORECAST_SQL.format(money=money),
+            {"origin": month_of(sim.origin), "draws": sim.sampling.draws},
+        )
+    say("weighing the working parameters")
+    assumptions = working_parameter_weights(pricer, sim.sampling, tables, sim.months, priced)
+    _replace_table(con, "budget_assumptions", assumptions)
+    return query_frame(
+        con,
+        """SELECT "table", "year", mean, lo80, hi80 FROM budget_forecast
+           WHERE level = 'total' AND period = 'year' AND budget_line = 'total'
+           ORDER BY "year", "table" """,
+    )
 
 
 def _replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
@@ -200,8 +396,11 @@ def horizon_months(origin: int) -> np.ndarray:
 
 __all__ = [
     "Panel",
+    "build_budget_forecast",
     "build_forecast_backtest",
     "build_volume_forecast",
+    "load_templates",
+    "simulate",
     "country_groups",
     "horizon_months",
     "load_panel",

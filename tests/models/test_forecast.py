@@ -7,6 +7,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.forecast import (
     forecast_counts,
@@ -14,6 +16,7 @@ from models.forecast import (
     month_of,
     seasonal_naive,
     simple_exponential_smoothing,
+    summarise_draws,
 )
 
 
@@ -107,3 +110,19 @@ def test_baselines():
     flat = simple_exponential_smoothing(np.full(10, 5.0), 3)
     assert flat.tolist() == [5.0, 5.0, 5.0]
     assert mase_scale(counts) == 12.0
+
+
+@given(
+    st.integers(1, 400),
+    st.sampled_from([50, 80, 90, 95, 99]),
+    st.integers(0, 2**31),
+)
+@settings(max_examples=60, deadline=None)
+def test_summarise_draws_is_numpys_inverted_cdf_quantile(n, level, seed):
+    draws = np.random.default_rng(seed).integers(-50, 50, (n, 3, 2))
+    bounds = summarise_draws(draws, (level,))
+    tail = (100 - level) / 200
+    for name, share in ((f"lo{level}", tail), (f"hi{level}", 1 - tail)):
+        expected = np.quantile(draws, share, axis=0, method="inverted_cdf")
+        assert np.array_equal(bounds[name], expected)
+        assert bounds[name].dtype == draws.dtype

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
+import polars as pl
 import pytest
 
 from models.backtest import BacktestSettings
+from models.budget import CATEGORIES, LINES
+from models.forecast import month_index
 from pipelines.forecast import (
+    build_budget_forecast,
     build_forecast_backtest,
     build_volume_forecast,
     country_groups,
     horizon_months,
     load_panel,
+    load_templates,
     policy_effects,
+    simulate,
 )
-from pipelines.warehouse import connect, scalar
+from pipelines.warehouse import connect, registered, scalar
+from rules.parameters import built_in_table
+from tests.factories import PERSONS_SCHEMA, person, typed_row
 
 
 def test_panel_counts_every_dossier_once(demo_warehouse):
@@ -86,3 +95,129 @@ def test_backtest_table(demo_copy):
     assert (rows["origins"] == 2).all()
     assert rows["coverage80"].is_between(0, 1).all()
     assert rows["mase_seasonal_naive"].is_not_null().all()
+
+
+def test_budget_forecast_levels_tables_and_assumptions_agree(demo_copy):
+    with connect(demo_copy) as con:
+        sim = simulate(con, draws=200, seed=1)
+        yearly = build_budget_forecast(con, simulation=sim)
+        build_volume_forecast(con, simulation=sim)
+        rows = con.sql("SELECT * FROM budget_forecast").pl()
+        assumptions = con.sql("SELECT * FROM budget_assumptions").pl()
+        volume = con.sql("SELECT * FROM volume_forecast").pl()
+    assert set(rows["table"]) == {
+        "2025",
+        "2026",
+        "degressive_1500",
+        "2026 - 2025",
+        "degressive_1500 - 2025",
+    }
+    assert set(rows.filter(level="country")["key"]) == set(sim.countries)
+    assert set(rows.filter(level="category")["key"]) == set(CATEGORIES)
+    assert set(rows["budget_line"]) == set(LINES)
+    assert rows["mean"].dtype == pl.Decimal(16, 2)
+    cent = Decimal("0.01")
+    total = rows.filter(budget_line="total", period="year", year=2027)
+
+    def mean(table: str, level: str) -> Decimal:
+        return total.filter(table=table, level=level)["mean"].sum()
+
+    for table in ("2025", "2026", "2026 - 2025"):
+        # Means of sums are sums of means, up to the rounding of each to the cent.
+        assert abs(mean(table, "country") - mean(table, "total")) <= len(sim.countries) * cent
+        assert abs(mean(table, "category") - mean(table, "total")) <= 4 * cent
+    assert (
+        abs(mean("2026 - 2025", "total") - (mean("2026", "total") - mean("2025", "total")))
+        <= 2 * cent
+    )
+    months_2027 = rows.filter(level="total", budget_line="total", period="month", table="2026")
+    months_2027 = months_2027.filter(pl.col("month") >= date(2027, 1, 1))
+    assert abs(months_2027["mean"].sum() - mean("2026", "total")) <= 12 * cent
+    assert (rows["lo95"] <= rows["lo80"]).all() and (rows["lo80"] <= rows["hi80"]).all()
+    assert (rows["hi80"] <= rows["hi95"]).all()
+    # The paired difference is tighter than the tables' own ranges.
+    diff = total.filter(table="2026 - 2025", level="total").row(0, named=True)
+    t26 = total.filter(table="2026", level="total").row(0, named=True)
+    assert diff["hi80"] - diff["lo80"] < t26["hi80"] - t26["lo80"]
+    assert yearly.filter(table="2026", year=2027)["mean"].item() == mean("2026", "total")
+    base = assumptions.filter(table="2026", parameter="base_adult").row(0, named=True)
+    assert 0 < base["resting_cents"] < base["total_mean_cents"]
+    assert set(assumptions.filter(table="2026")["parameter"]) == {
+        p.name for p in built_in_table("2026").working_parameters()
+    }
+    persons = volume.filter(level="total", unit="persons")["mean"].sum()
+    dossiers = volume.filter(level="total", unit="dossiers")["mean"].sum()
+    assert dossiers < persons < 3 * dossiers
+
+
+def insert_rows(db, rows: list[dict]) -> None:
+    persons = pl.DataFrame([typed_row(r) for r in rows], schema=PERSONS_SCHEMA)
+    with connect(db) as con, registered(con, persons=persons):
+        con.execute(
+            "INSERT INTO dossier_persons BY NAME "
+            "SELECT *, 0 AS file_id, 'test' AS source_file, 0 AS source_row FROM persons"
+        )
+
+
+def test_templates_come_from_the_window_and_carry_earlier_support(tmp_path):
+    db = tmp_path / "w.duckdb"
+    rows = [
+        # P1 returned in 2021 and signs up again in March 2026 (inside the window).
+        person(
+            dossier_id="D1",
+            person_id="P1",
+            registration_date="2021-03-01",
+            departure_date="2021-04-01",
+        ),
+        person(
+            dossier_id="D2",
+            person_id="P1",
+            registration_date="2026-03-02",
+            departure_date="2026-04-01",
+        ),
+        # Registered in the last three months before the origin: not a template.
+        person(
+            dossier_id="D3",
+            person_id="P3",
+            registration_date="2026-09-01",
+            departure_date="2026-09-20",
+        ),
+        # Mongolia: nothing in the window, so its latest dossiers before it.
+        person(
+            dossier_id="D4",
+            person_id="P4",
+            nationality="MNG",
+            return_country="MNG",
+            registration_date="2024-06-03",
+            departure_date="2024-07-01",
+        ),
+    ]
+    # Jordan: only a dossier younger than the window, which is then all there is.
+    rows.append(
+        person(
+            dossier_id="D5",
+            person_id="P5",
+            nationality="JOR",
+            return_country="JOR",
+            registration_date="2026-10-05",
+            departure_date="2026-10-20",
+        )
+    )
+    rows += [
+        person(
+            dossier_id=f"G{i}",
+            person_id=f"G{i}",
+            registration_date=f"2025-{8 + i:02d}-04",
+            departure_date=f"2025-{8 + i:02d}-25",
+        )
+        for i in range(4)
+    ]
+    insert_rows(db, rows)
+    with connect(db, read_only=True) as con:
+        templates = load_templates(con, ("GEO", "MNG", "JOR"), month_index(date(2026, 10, 1)))
+    dossiers = templates.persons.group_by("dossier_id").agg(pl.col("template").first())
+    chosen = set(dossiers["dossier_id"])
+    assert {"D2", "G0", "G1", "G2", "G3", "D4", "D5"} <= chosen and "D3" not in chosen
+    assert templates.size[1:].tolist() == [1, 1] and templates.size[0] >= 5
+    again = templates.persons.filter(pl.col("dossier_id") == "D2").row(0, named=True)
+    assert again["previous_return_support_date"] == date(2021, 4, 1)
