@@ -53,7 +53,11 @@ def main(argv: list[str] | None = None) -> None:
 
             def step(message: str) -> None:
                 now = time.perf_counter()
-                print(f"  {now - start:7.2f} s  (+{now - last[0]:6.2f})  {peak_rss_mib():6.0f} MiB  {message}", flush=True)
+                print(
+                    f"  {now - start:7.2f} s  (+{now - last[0]:6.2f})  "
+                    f"{peak_rss_mib():6.0f} MiB peak  {message}",
+                    flush=True,
+                )
                 last[0] = now
 
             sim = simulate(con, args.draws, seed=0, progress=step, horizon=args.months)

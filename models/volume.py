@@ -34,6 +34,8 @@ import numpy as np
 from models.forecast import month_index
 from models.negbin import NegBinFit, fit_negbin, negbin_counts
 
+MIN_HISTORY_MONTHS = 13  # a month-of-year effect needs every month once, and one more
+
 
 @dataclass(frozen=True)
 class PolicyEffect:
@@ -170,8 +172,10 @@ def fit_volume(
     n_c, n_m = counts.shape
     if n_c != len(countries):
         raise ValueError(f"{len(countries)} countries but counts for {n_c}")
-    if n_m < 13:
-        raise ValueError(f"{n_m} months of history: the volume model needs at least 13")
+    if n_m < MIN_HISTORY_MONTHS:
+        raise ValueError(
+            f"{n_m} months of history: the volume model needs at least {MIN_HISTORY_MONTHS}"
+        )
     months = np.arange(first_month, first_month + n_m)
     origin = int(months[-1])
     countries = tuple(countries)

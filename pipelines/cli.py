@@ -248,6 +248,66 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from pipelines.forecast import build_budget_forecast, build_volume_forecast, simulate
+    from pipelines.warehouse import connect, query_frame
+    from rules.parameters import ParameterFileError
+
+    db = args.db or default_db_path()
+    if not db.exists():
+        _say(f"reab forecast: no warehouse at {db}: ingest extracts first (reab ingest)")
+        return 2
+    if args.draws < 1:
+        _say(f"reab forecast: --draws must be at least 1, not {args.draws}")
+        return 2
+    try:
+        with connect(db) as con:
+            sim = simulate(con, args.draws, args.seed, progress=_say)
+            build_volume_forecast(con, simulation=sim)
+            yearly = build_budget_forecast(
+                con, scenario_files=args.scenario, simulation=sim, progress=_say
+            )
+            assumptions = query_frame(
+                con,
+                """SELECT "table", parameter, rule, "values", unit, resting_cents,
+                          resting_share FROM budget_assumptions
+                   ORDER BY "table", resting_cents DESC NULLS LAST, parameter""",
+            )
+    except FileNotFoundError as exc:
+        _say(str(exc))
+        return 2
+    except ParameterFileError as exc:
+        _say(f"reab forecast: {exc}")
+        return 2
+    except ValueError as exc:
+        _say(f"reab forecast: {exc}")
+        return 1
+    year = int(yearly["year"].max())
+    next_year = yearly.filter(year=year)
+    _say("")
+    _say(
+        f"Budget {year}: dossiers registering in {year}, by table (commitments; "
+        f"{args.draws:,} draws, history to {sim.origin // 12}-{sim.origin % 12 + 1:02d})"
+    )
+    _say(f"  {'table':<26} {'mean EUR':>16}   80 % interval EUR")
+    for row in next_year.iter_rows(named=True):
+        _say(
+            f"  {row['table']:<26} {row['mean']:>16,.2f}   {row['lo80']:,.2f} – {row['hi80']:,.2f}"
+        )
+    _say("")
+    _say(f"Working (not yet confirmed) parameter values and the part of the {year} total")
+    _say("resting on each (the total minus the total with that value at 0):")
+    for row in assumptions.iter_rows(named=True):
+        if row["resting_cents"] is None:
+            resting = f"not a money value ({row['unit']})"
+        else:
+            resting = f"{row['resting_cents'] / 100:>14,.2f} EUR ({row['resting_share']:.1%})"
+        value = row["values"].split("; ")[-1]  # the value in force last
+        _say(f"  {row['table']:<16} {row['rule']:<17} {row['parameter']:<31} {value:<25} {resting}")
+    _say("Tables: volume_forecast, budget_forecast, budget_assumptions in the warehouse.")
+    return 0
+
+
 def _has_dagster_home() -> bool:
     import os
 
@@ -300,6 +360,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _db_argument(explain)
     explain.set_defaults(func=cmd_explain)
+
+    forecast = verbs.add_parser(
+        "forecast",
+        help="volumes and budget for the rest of the year and the next, under every table",
+    )
+    forecast.add_argument("--draws", type=int, default=1000, help="joint draws (default 1000)")
+    forecast.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    forecast.add_argument(
+        "--scenario",
+        action="append",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="scenario file to price as well (repeatable; default: rules/scenarios/*.yaml)",
+    )
+    _db_argument(forecast)
+    forecast.set_defaults(func=cmd_forecast)
 
     run = verbs.add_parser("run", help="run the main Dagster job end to end")
     _db_argument(run)

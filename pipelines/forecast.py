@@ -90,6 +90,14 @@ def load_panel(con: duckdb.DuckDBPyConnection, until: date | None = None) -> Pan
     return Panel(countries, first, dossiers, persons)
 
 
+def months_of_history(con: duckdb.DuckDBPyConnection) -> int:
+    """Complete months from the first registration to the last complete month (0: none)."""
+    first = con.execute("SELECT min(registration_date) FROM dossier_persons").fetchall()[0][0]
+    if first is None:
+        return 0
+    return max(0, _last_complete_month(con) - month_index(first) + 1)
+
+
 def _last_complete_month(con: duckdb.DuckDBPyConnection) -> int:
     """The latest registration's month if that registration falls in its last week
     (the extract covers the month), else the month before."""
@@ -229,6 +237,7 @@ class Simulation:
     dossier fills each (the same for the volume and the budget forecast)."""
 
     origin: int
+    seed: int
     months: np.ndarray
     paths: np.ndarray  # draws × countries × months
     groups: dict[str, str]
@@ -274,7 +283,35 @@ def simulate(
     templates = load_templates(con, panel.countries, model.origin)
     say(f"filling {int(paths.sum()):,} simulated dossiers from {templates.count:,} templates")
     sampling = sample_templates(paths, templates, rng)
-    return Simulation(model.origin, months, paths, groups, templates, sampling)
+    return Simulation(model.origin, seed, months, paths, groups, templates, sampling)
+
+
+def simulation_of_volume_forecast(
+    con: duckdb.DuckDBPyConnection, progress: Progress | None = None
+) -> Simulation:
+    """The simulation behind table ``volume_forecast`` (same draws, seed and horizon),
+    so the budget prices exactly the volumes that table shows."""
+    try:
+        stored = query_frame(
+            con,
+            """SELECT any_value(origin) AS origin, any_value(draws) AS draws,
+                      any_value(seed) AS seed, count(DISTINCT month) AS months,
+                      count(DISTINCT origin) AS origins
+               FROM volume_forecast""",
+        ).row(0, named=True)
+    except duckdb.CatalogException:
+        raise ValueError(
+            "no volume_forecast table yet: materialise volume_forecast first"
+        ) from None
+    if not stored["draws"]:
+        raise ValueError("volume_forecast is empty: materialise volume_forecast again")
+    sim = simulate(con, stored["draws"], stored["seed"], progress, horizon=stored["months"])
+    if month_of(sim.origin) != stored["origin"]:
+        raise ValueError(
+            f"volume_forecast starts after {stored['origin']:%Y-%m} but the warehouse now "
+            f"runs to {month_of(sim.origin):%Y-%m}: materialise volume_forecast again"
+        )
+    return sim
 
 
 def build_volume_forecast(
@@ -313,6 +350,7 @@ def build_volume_forecast(
                         **{name: bounds[name].astype(np.int64) for name in bounds},
                         "origin": month_of(sim.origin),
                         "draws": sim.paths.shape[0],
+                        "seed": sim.seed,
                     }
                 )
             )
@@ -383,6 +421,38 @@ def build_budget_forecast(
     )
 
 
+LEVEL_GAPS_SQL = """
+WITH parts AS (
+    SELECT "table", level, period, "month", "year", budget_line,
+           sum(mean) AS summed, count(*) AS parts
+    FROM budget_forecast WHERE level IN ('country', 'category')
+    GROUP BY ALL
+    UNION ALL
+    SELECT "table", 'month' AS level, 'year' AS period, NULL AS "month", "year", budget_line,
+           sum(mean), count(*)
+    FROM budget_forecast WHERE level = 'total' AND period = 'month'
+    GROUP BY ALL
+)
+SELECT p."table", p.level, p.period, p."month", p."year", p.budget_line, p.summed, t.mean
+FROM parts p JOIN budget_forecast t
+  ON t.level = 'total' AND t."table" = p."table" AND t.period = p.period
+ AND t."year" = p."year" AND t."month" IS NOT DISTINCT FROM p."month"
+ AND t.budget_line = p.budget_line
+WHERE abs(p.summed - t.mean) > 0.01 * p.parts
+ORDER BY ALL
+"""
+
+
+def budget_level_gaps(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Where countries or categories do not add up to the total, or months to the year,
+    beyond the cent rounding of each mean (none, by construction)."""
+    gaps = con.execute(LEVEL_GAPS_SQL).fetchall()
+    return [
+        f"{table} {level}s, {period} {month or year}, {line}: {summed} vs total {total}"
+        for table, level, period, month, year, line, summed, total in gaps
+    ]
+
+
 def _replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
     with registered(con, new_rows=frame):
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM new_rows")
@@ -399,8 +469,11 @@ __all__ = [
     "build_budget_forecast",
     "build_forecast_backtest",
     "build_volume_forecast",
+    "budget_level_gaps",
     "load_templates",
+    "months_of_history",
     "simulate",
+    "simulation_of_volume_forecast",
     "country_groups",
     "horizon_months",
     "load_panel",

@@ -11,6 +11,7 @@ import pytest
 
 from pipelines.definitions import defs
 from pipelines.defs import entitlements as entitlement_defs
+from pipelines.defs import forecast as forecast_defs
 from pipelines.defs import ingest as ingest_defs
 from pipelines.defs.jobs import MAIN_JOB
 from pipelines.warehouse import connect, scalar
@@ -28,6 +29,9 @@ def test_code_location_has_the_ingest_assets_checks_sensor_and_jobs():
         "quarantine",
         "entitlements",
         "table_comparison",
+        "volume_forecast",
+        "budget_forecast",
+        "forecast_backtest",
     } <= keys
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert {
@@ -37,6 +41,9 @@ def test_code_location_has_the_ingest_assets_checks_sensor_and_jobs():
         ingest_defs.NO_REJECTED_FILES,
         entitlement_defs.AMOUNTS_RECONCILE,
         entitlement_defs.COMPARISON_MATCHES_ENTITLEMENTS,
+        forecast_defs.BUDGET_LEVELS_ADD_UP,
+        forecast_defs.BACKTEST_COVERAGE_80,
+        forecast_defs.BACKTEST_BEATS_SEASONAL_NAIVE,
     } <= checks
     assert defs.resolve_job_def(MAIN_JOB) and defs.resolve_job_def("ingest_job")
     assert defs.get_sensor_def("landing_folder_sensor")
@@ -134,7 +141,7 @@ def test_landing_sensor_requests_a_run_for_new_files_only(tmp_path, monkeypatch)
     ]
 
 
-@pytest.mark.parametrize("verb", ["ingest", "status", "run"])
+@pytest.mark.parametrize("verb", ["ingest", "status", "run", "forecast"])
 def test_every_warehouse_verb_takes_db(verb):
     from pipelines.cli import build_parser
 
@@ -205,3 +212,47 @@ def test_dagster_dev_serves_the_code_location(tmp_path):
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
+
+
+def test_forecast_assets_and_checks_on_a_demo_warehouse(demo_copy):
+    from pipelines.defs.resources import WarehouseResource
+
+    result = dg.materialize(
+        [
+            forecast_defs.volume_forecast,
+            forecast_defs.budget_forecast,
+            forecast_defs.forecast_backtest,
+            forecast_defs.backtest_coverage_80,
+            forecast_defs.backtest_beats_seasonal_naive,
+        ],
+        resources={"warehouse": WarehouseResource(database=str(demo_copy))},
+        run_config={"ops": {"volume_forecast": {"config": {"draws": 200, "seed": 3}}}},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert evaluations[forecast_defs.BUDGET_LEVELS_ADD_UP].passed
+    assert {forecast_defs.BACKTEST_COVERAGE_80, forecast_defs.BACKTEST_BEATS_SEASONAL_NAIVE} <= set(
+        evaluations
+    )
+    with connect(demo_copy, read_only=True) as con:
+        # The budget priced the volume forecast's own draws (200, seed 3).
+        assert scalar(con, "SELECT DISTINCT draws FROM budget_forecast") == 200
+        assert scalar(con, "SELECT DISTINCT seed FROM volume_forecast") == 3
+        assert scalar(con, "SELECT count(*) FROM budget_assumptions") > 0
+        assert scalar(con, "SELECT count(*) FROM forecast_backtest") == 6  # 5 groups + total
+
+
+def test_main_job_skips_the_forecast_while_the_history_is_short(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write_csv(landing / "2026-02.csv", household())
+    result, db = run_main_job(tmp_path, landing)
+    assert result.success
+    materialised = {
+        m.asset_key.to_user_string()
+        for m in result.get_asset_materialization_events()
+        for m in [m.event_specific_data.materialization]
+    }
+    assert "entitlements" in materialised
+    assert not {"volume_forecast", "budget_forecast", "forecast_backtest"} & materialised

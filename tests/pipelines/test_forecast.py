@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import numpy as np
 import polars as pl
-import pytest
 
 from models.backtest import BacktestSettings
 from models.budget import CATEGORIES, LINES
@@ -64,14 +63,6 @@ def test_groups_and_horizon():
     }
     months = horizon_months(2026 * 12 + 9)
     assert len(months) == 14 and months[-1] == 2027 * 12 + 11
-
-
-@pytest.fixture
-def demo_copy(demo_warehouse, tmp_path):
-    """A writable copy of the shared demo warehouse."""
-    db = tmp_path / "copy.duckdb"
-    db.write_bytes(demo_warehouse.read_bytes())
-    return db
 
 
 def test_volume_forecast_levels_add_up_and_cover_the_horizon(demo_copy):
@@ -221,3 +212,32 @@ def test_templates_come_from_the_window_and_carry_earlier_support(tmp_path):
     assert templates.size[1:].tolist() == [1, 1] and templates.size[0] >= 5
     again = templates.persons.filter(pl.col("dossier_id") == "D2").row(0, named=True)
     assert again["previous_return_support_date"] == date(2021, 4, 1)
+
+
+def test_reab_forecast_prints_next_year_per_table_and_the_difference(demo_copy, capsys):
+    from pipelines.cli import main
+
+    assert main(["forecast", "--db", str(demo_copy), "--draws", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "Budget 2027" in out and "80 % interval" in out
+    with connect(demo_copy, read_only=True) as con:
+        printed = con.sql(
+            """SELECT "table", mean FROM budget_forecast WHERE level = 'total'
+               AND period = 'year' AND "year" = 2027 AND budget_line = 'total'"""
+        ).fetchall()
+    assert {t for t, _ in printed} >= {"2025", "2026", "2026 - 2025"}
+    for table, mean in printed:
+        line = next(x for x in out.splitlines() if x.strip().startswith(table + " "))
+        assert f"{mean:,.2f}" in line
+    assert "base_adult" in out and "T26-BASE" in out
+
+
+def test_reab_forecast_says_what_is_missing(tmp_path, capsys):
+    from pipelines.cli import main
+
+    assert main(["forecast", "--db", str(tmp_path / "none.duckdb")]) == 2
+    assert "no warehouse" in capsys.readouterr().out
+    db = tmp_path / "short.duckdb"
+    insert_rows(db, [person()])
+    assert main(["forecast", "--db", str(db)]) == 1
+    assert "needs at least 13" in capsys.readouterr().out
