@@ -99,6 +99,7 @@ class DatasetValidation:
                 "row_count": self.row_count,
                 "expectations": len(self.outcomes),
                 "failed": len(self.failures()),
+                "summary": self.summary(),  # what the dataset_expectations check shows
                 "outcomes": [asdict(outcome) for outcome in self.outcomes],
             },
             ensure_ascii=False,

@@ -180,6 +180,7 @@ def test_to_json_round_trips_failures():
         "sample": ["Q"],
     }
     assert "sex is one of F, M, X (or empty): 1 unexpected" in validation.summary()
+    assert stored["summary"] == validation.summary()  # the ingest check's failure text
 
 
 def test_empty_frame_validates():
