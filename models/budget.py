@@ -22,7 +22,7 @@ nothing, as in ``table_comparison``); a template's outcome is part of what is sa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -43,7 +43,6 @@ LINES: tuple[str, ...] = (*AMOUNT_COLUMNS, "ticket")
 # The person's category under the category table (2026: T26-CAT); null = none.
 CATEGORIES: tuple[str, ...] = ("category 1", "category 2", "category 3", "no category")
 COSTING_STATUSES = ("departed", "registered")
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)

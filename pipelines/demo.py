@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from data_contracts.demo import write_demo_extracts
@@ -26,9 +27,18 @@ def build_demo_warehouse(folder: Path, seed: int = 0, scale: float = 1.0) -> Pat
         ["dossier_id", "person_id"], keep="last", maintain_order=True
     )
     db = folder / "demo.duckdb"
-    with connect(db) as con, registered(con, persons=persons):
-        con.execute(
-            "INSERT INTO dossier_persons BY NAME "
-            "SELECT *, 0 AS file_id, 'demo' AS source_file, 0 AS source_row FROM persons"
-        )
+    with connect(db) as con:
+        insert_typed_persons(con, persons, "demo")
     return db
+
+
+def insert_typed_persons(
+    con: duckdb.DuckDBPyConnection, persons: pl.DataFrame, source_file: str
+) -> None:
+    """Append rows already typed by the contract to ``dossier_persons``, unchecked."""
+    with registered(con, persons=persons):
+        con.execute(
+            "INSERT INTO dossier_persons BY NAME SELECT *, 0 AS file_id, "
+            "$source AS source_file, 0 AS source_row FROM persons",
+            {"source": source_file},
+        )

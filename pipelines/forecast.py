@@ -295,8 +295,7 @@ def simulation_of_volume_forecast(
         stored = query_frame(
             con,
             """SELECT any_value(origin) AS origin, any_value(draws) AS draws,
-                      any_value(seed) AS seed, count(DISTINCT month) AS months,
-                      count(DISTINCT origin) AS origins
+                      any_value(seed) AS seed, count(DISTINCT month) AS months
                FROM volume_forecast""",
         ).row(0, named=True)
     except duckdb.CatalogException:

@@ -25,10 +25,15 @@ AMOUNTS_RECONCILE = "amounts_reconcile"
 COMPARISON_MATCHES_ENTITLEMENTS = "comparison_matches_entitlements"
 
 
-class EntitlementsConfig(dg.Config):
+class ScenarioFilesConfig(dg.Config):
     """Scenario files to evaluate besides the tables (default: rules/scenarios/*.yaml)."""
 
     scenario_files: list[str] | None = None
+
+    def files(self) -> list[str]:
+        if self.scenario_files is not None:
+            return self.scenario_files
+        return [str(p) for p in default_scenarios()]
 
 
 @dg.asset(
@@ -41,13 +46,9 @@ class EntitlementsConfig(dg.Config):
     check_specs=[dg.AssetCheckSpec(AMOUNTS_RECONCILE, asset=ENTITLEMENTS)],
 )
 def entitlements(
-    context: dg.AssetExecutionContext, config: EntitlementsConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: ScenarioFilesConfig, warehouse: WarehouseResource
 ):
-    scenarios = (
-        config.scenario_files
-        if config.scenario_files is not None
-        else [str(p) for p in default_scenarios()]
-    )
+    scenarios = config.files()
     with warehouse.get_connection() as con:
         rows = build_entitlements(con, scenarios, progress=context.log.info)
         totals = query_frame(

@@ -9,10 +9,10 @@ import dagster as dg
 
 from models.backtest import TOTAL
 from models.volume import MIN_HISTORY_MONTHS
+from pipelines.defs.entitlements import ScenarioFilesConfig
 from pipelines.defs.ingest import DOSSIER_PERSONS
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import WarehouseResource
-from pipelines.entitlements import default_scenarios
 from pipelines.forecast import DEFAULT_BACKTEST as BACKTEST
 from pipelines.forecast import (
     DEFAULT_DRAWS,
@@ -56,12 +56,6 @@ class VolumeForecastConfig(dg.Config):
 
     draws: int = DEFAULT_DRAWS
     seed: int = 0
-
-
-class BudgetForecastConfig(dg.Config):
-    """Scenario files priced besides 2025 and 2026 (default: rules/scenarios/*.yaml)."""
-
-    scenario_files: list[str] | None = None
 
 
 @dg.asset(
@@ -111,17 +105,12 @@ def volume_forecast(
     check_specs=[dg.AssetCheckSpec(BUDGET_LEVELS_ADD_UP, asset=BUDGET_FORECAST)],
 )
 def budget_forecast(
-    context: dg.AssetExecutionContext, config: BudgetForecastConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: ScenarioFilesConfig, warehouse: WarehouseResource
 ):
-    scenarios = (
-        config.scenario_files
-        if config.scenario_files is not None
-        else [str(p) for p in default_scenarios()]
-    )
     with warehouse.get_connection() as con:
         sim = simulation_of_volume_forecast(con, progress=context.log.info)
         yearly = build_budget_forecast(
-            con, scenario_files=scenarios, simulation=sim, progress=context.log.info
+            con, scenario_files=config.files(), simulation=sim, progress=context.log.info
         )
         resting = query_frame(
             con,

@@ -249,10 +249,6 @@ def test_main_job_skips_the_forecast_while_the_history_is_short(tmp_path):
     write_csv(landing / "2026-02.csv", household())
     result, db = run_main_job(tmp_path, landing)
     assert result.success
-    materialised = {
-        m.asset_key.to_user_string()
-        for m in result.get_asset_materialization_events()
-        for m in [m.event_specific_data.materialization]
-    }
+    materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "entitlements" in materialised
     assert not {"volume_forecast", "budget_forecast", "forecast_backtest"} & materialised

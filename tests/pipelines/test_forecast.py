@@ -11,6 +11,7 @@ import polars as pl
 from models.backtest import BacktestSettings
 from models.budget import CATEGORIES, LINES
 from models.forecast import month_index
+from pipelines.demo import insert_typed_persons
 from pipelines.forecast import (
     build_budget_forecast,
     build_forecast_backtest,
@@ -22,7 +23,7 @@ from pipelines.forecast import (
     policy_effects,
     simulate,
 )
-from pipelines.warehouse import connect, registered, scalar
+from pipelines.warehouse import connect, scalar
 from rules.parameters import built_in_table
 from tests.factories import PERSONS_SCHEMA, person, typed_row
 
@@ -143,11 +144,8 @@ def test_budget_forecast_levels_tables_and_assumptions_agree(demo_copy):
 
 def insert_rows(db, rows: list[dict]) -> None:
     persons = pl.DataFrame([typed_row(r) for r in rows], schema=PERSONS_SCHEMA)
-    with connect(db) as con, registered(con, persons=persons):
-        con.execute(
-            "INSERT INTO dossier_persons BY NAME "
-            "SELECT *, 0 AS file_id, 'test' AS source_file, 0 AS source_row FROM persons"
-        )
+    with connect(db) as con:
+        insert_typed_persons(con, persons, "test")
 
 
 def test_templates_come_from_the_window_and_carry_earlier_support(tmp_path):
