@@ -308,6 +308,49 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from pipelines.monitoring import alarms_of_month, build_monitoring
+    from pipelines.warehouse import connect, query_frame
+
+    db = args.db or default_db_path()
+    if not db.exists():
+        _say(f"reab monitor: no warehouse at {db}: ingest extracts first (reab ingest)")
+        return 2
+    month = None
+    if args.month:
+        try:
+            month = date.fromisoformat(args.month + "-01")
+        except ValueError:
+            _say(f"reab monitor: --month must look like 2026-05, not {args.month!r}")
+            return 2
+    try:
+        with connect(db) as con:
+            result = build_monitoring(con, progress=_say)
+            month = month or result.last_month
+            alarms = alarms_of_month(con, month)
+            tested = query_frame(
+                con,
+                "SELECT count(*) AS n FROM misuse_alarms WHERE month = $m AND q_value IS NOT NULL",
+                {"m": month},
+            )["n"][0]
+    except ValueError as exc:
+        _say(f"reab monitor: {exc}")
+        return 1
+    _say("")
+    _say(
+        f"Misuse alarms {month:%Y-%m}: {alarms.height} of {tested} tests "
+        f"(Benjamini-Hochberg, FDR 5 %, at least 5 dossiers)"
+    )
+    for row in alarms.iter_rows(named=True):
+        _say(f"  - {row['reason']}")
+    if result.new_alarms.height:
+        _say(f"{result.new_alarms.height} alarm(s) in all months not seen before this run.")
+    _say("Tables: misuse_indicators, misuse_alarms, misuse_focus, misuse_alarm_log.")
+    return 0
+
+
 def _has_dagster_home() -> bool:
     import os
 
@@ -377,6 +420,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _db_argument(forecast)
     forecast.set_defaults(func=cmd_forecast)
+
+    monitor = verbs.add_parser(
+        "monitor", help="misuse indicators and alarms per country; prints a month's alarms"
+    )
+    monitor.add_argument(
+        "--month", default=None, help="month to print, YYYY-MM (default: the latest complete)"
+    )
+    _db_argument(monitor)
+    monitor.set_defaults(func=cmd_monitor)
 
     run = verbs.add_parser("run", help="run the main Dagster job end to end")
     _db_argument(run)

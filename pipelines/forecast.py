@@ -36,7 +36,7 @@ from models.forecast import (
 )
 from models.volume import PolicyEffect, fit_volume
 from pipelines.entitlements import default_scenarios
-from pipelines.warehouse import query_frame, registered
+from pipelines.warehouse import query_frame, registered, replace_table
 from rules.engine import INPUT_COLUMNS
 from rules.parameters import applicable_rules, built_in_table, load_scenario
 
@@ -77,7 +77,7 @@ def load_panel(con: duckdb.DuckDBPyConnection, until: date | None = None) -> Pan
         raise ValueError("the warehouse holds no dossiers: ingest extracts first")
     months = np.array([month_index(m) for m in frame["month"].to_list()])
     first = int(months.min())
-    last = month_index(until) if until else _last_complete_month(con)
+    last = month_index(until) if until else last_complete_month(con)
     countries = tuple(sorted(frame["country"].unique().to_list()))
     position = {c: i for i, c in enumerate(countries)}
     dossiers = np.zeros((len(countries), last - first + 1))
@@ -95,10 +95,10 @@ def months_of_history(con: duckdb.DuckDBPyConnection) -> int:
     first = con.execute("SELECT min(registration_date) FROM dossier_persons").fetchall()[0][0]
     if first is None:
         return 0
-    return max(0, _last_complete_month(con) - month_index(first) + 1)
+    return max(0, last_complete_month(con) - month_index(first) + 1)
 
 
-def _last_complete_month(con: duckdb.DuckDBPyConnection) -> int:
+def last_complete_month(con: duckdb.DuckDBPyConnection) -> int:
     """The latest registration's month if that registration falls in its last week
     (the extract covers the month), else the month before."""
     latest = con.execute("SELECT max(registration_date) FROM dossier_persons").fetchall()[0][0]
@@ -171,7 +171,7 @@ def build_forecast_backtest(
         settings,
         progress=progress,
     )
-    _replace_table(con, "forecast_backtest", result)
+    replace_table(con, "forecast_backtest", result)
     return result
 
 
@@ -354,7 +354,7 @@ def build_volume_forecast(
                 )
             )
     result = pl.concat(frames)
-    _replace_table(con, "volume_forecast", result)
+    replace_table(con, "volume_forecast", result)
     return result
 
 
@@ -411,7 +411,7 @@ def build_budget_forecast(
         )
     say("weighing the working parameters")
     assumptions = working_parameter_weights(pricer, sim.sampling, tables, sim.months, priced)
-    _replace_table(con, "budget_assumptions", assumptions)
+    replace_table(con, "budget_assumptions", assumptions)
     return query_frame(
         con,
         """SELECT "table", "year", mean, lo80, hi80 FROM budget_forecast
@@ -450,11 +450,6 @@ def budget_level_gaps(con: duckdb.DuckDBPyConnection) -> list[str]:
         f"{table} {level}s, {period} {month or year}, {line}: {summed} vs total {total}"
         for table, level, period, month, year, line, summed, total in gaps
     ]
-
-
-def _replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
-    with registered(con, new_rows=frame):
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM new_rows")
 
 
 def horizon_months(origin: int) -> np.ndarray:

@@ -143,3 +143,9 @@ def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame):
 def query_frame(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> pl.DataFrame:
     """A query's result as polars (duckdb 2.0 has ``.pl()`` on relations only)."""
     return con.sql(sql, params=params).pl()
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> None:
+    """Create or replace table ``name`` with the rows of ``frame``."""
+    with registered(con, new_rows=frame):
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM new_rows")

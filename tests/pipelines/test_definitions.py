@@ -13,6 +13,7 @@ from pipelines.definitions import defs
 from pipelines.defs import entitlements as entitlement_defs
 from pipelines.defs import forecast as forecast_defs
 from pipelines.defs import ingest as ingest_defs
+from pipelines.defs import monitoring as monitoring_defs
 from pipelines.defs.jobs import MAIN_JOB
 from pipelines.warehouse import connect, scalar
 from tests.factories import household, person, write_csv
@@ -32,6 +33,9 @@ def test_code_location_has_the_ingest_assets_checks_sensor_and_jobs():
         "volume_forecast",
         "budget_forecast",
         "forecast_backtest",
+        "misuse_indicators",
+        "misuse_alarms",
+        "monitoring_evaluation",
     } <= keys
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert {
@@ -44,6 +48,8 @@ def test_code_location_has_the_ingest_assets_checks_sensor_and_jobs():
         forecast_defs.BUDGET_LEVELS_ADD_UP,
         forecast_defs.BACKTEST_COVERAGE_80,
         forecast_defs.BACKTEST_BEATS_SEASONAL_NAIVE,
+        monitoring_defs.NO_NEW_MISUSE_ALARMS,
+        monitoring_defs.FALSE_ALARMS_BELOW_5_PERCENT,
     } <= checks
     assert defs.resolve_job_def(MAIN_JOB) and defs.resolve_job_def("ingest_job")
     assert defs.get_sensor_def("landing_folder_sensor")
@@ -90,6 +96,7 @@ def test_main_job_ingests_the_landing_folder_and_every_check_passes(tmp_path):
     assert all(e.passed for e in evaluations.values()), evaluations
     assert entitlement_defs.AMOUNTS_RECONCILE in evaluations
     assert entitlement_defs.COMPARISON_MATCHES_ENTITLEMENTS in evaluations
+    assert monitoring_defs.NO_NEW_MISUSE_ALARMS in evaluations
     materialized = {
         m.asset_key.to_user_string(): m.metadata
         for m in result.asset_materializations_for_node("ingest_extracts")
@@ -252,3 +259,31 @@ def test_main_job_skips_the_forecast_while_the_history_is_short(tmp_path):
     materialised = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "entitlements" in materialised
     assert not {"volume_forecast", "budget_forecast", "forecast_backtest"} & materialised
+
+
+def test_monitoring_assets_show_new_alarms_as_a_failed_check(tmp_path):
+    from pipelines.defs.resources import WarehouseResource
+    from tests.pipelines.test_monitoring import craft, crafted_warehouse, population
+
+    db = crafted_warehouse(tmp_path, craft("registered_dossiers", population()))
+
+    def run():
+        return dg.materialize(
+            [monitoring_defs.misuse_monitoring, monitoring_defs.monitoring_evaluation],
+            resources={"warehouse": WarehouseResource(database=str(db))},
+            run_config={"ops": {"monitoring_evaluation": {"config": {"trials": 2}}}},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+
+    first = run()
+    assert first.success
+    checks = {e.check_name: e for e in first.get_asset_check_evaluations()}
+    with connect(db, read_only=True) as con:
+        alarms = scalar(con, "SELECT count(*) FROM misuse_alarms WHERE alarm")
+        assert scalar(con, "SELECT count(*) FROM monitoring_evaluation") == 6
+    assert alarms > 0  # the crafted surge
+    assert not checks[monitoring_defs.NO_NEW_MISUSE_ALARMS].passed
+    assert checks[monitoring_defs.NO_NEW_MISUSE_ALARMS].severity == dg.AssetCheckSeverity.WARN
+    again = run()
+    checks = {e.check_name: e for e in again.get_asset_check_evaluations()}
+    assert checks[monitoring_defs.NO_NEW_MISUSE_ALARMS].passed  # seen before: not new
