@@ -24,23 +24,16 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from data_contracts.demo import DEFAULT_SURGES, write_demo_extracts  # noqa: E402
+from data_contracts.demo import DEFAULT_SURGES  # noqa: E402
 from models.monitoring.evaluation import evaluate  # noqa: E402
-from pipelines.demo import insert_typed_persons  # noqa: E402
+from pipelines.demo import build_demo_warehouse  # noqa: E402
 from pipelines.entitlements import build_entitlements  # noqa: E402
 from pipelines.monitoring import build_monitoring, demo_trials  # noqa: E402
 from pipelines.warehouse import connect, scalar  # noqa: E402
 
 
 def whole_monitoring(folder: Path, seed: int, surges) -> dict:
-    paths = write_demo_extracts(
-        folder / "x", seed=seed, file_format="parquet", defect_rate=0.0, surges=surges
-    )
-    persons = pl.concat([pl.read_parquet(p) for p in paths], how="vertical_relaxed").unique(
-        ["dossier_id", "person_id"], keep="last", maintain_order=True
-    )
-    with connect(folder / "wh.duckdb") as con:
-        insert_typed_persons(con, persons, "demo")
+    with connect(build_demo_warehouse(folder, seed=seed, surges=surges)) as con:
         build_entitlements(con, scenario_files=[])
         started = time.perf_counter()
         build_monitoring(con)

@@ -8,20 +8,28 @@ supersedes a person's row, as in the ingest.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from data_contracts.demo import write_demo_extracts
+from data_contracts.demo import DEFAULT_SURGES, Surge, write_demo_extracts
 from pipelines.warehouse import connect, registered
 
 
-def build_demo_warehouse(folder: Path, seed: int = 0, scale: float = 1.0) -> Path:
+def build_demo_warehouse(
+    folder: Path, seed: int = 0, scale: float = 1.0, surges: Sequence[Surge] = DEFAULT_SURGES
+) -> Path:
     """Write the demo extracts under ``folder`` and load them into
     ``folder / "demo.duckdb"``; returns the database path."""
     paths = write_demo_extracts(
-        folder / "extracts", seed=seed, scale=scale, file_format="parquet", defect_rate=0.0
+        folder / "extracts",
+        seed=seed,
+        scale=scale,
+        file_format="parquet",
+        defect_rate=0.0,
+        surges=surges,
     )
     persons = pl.concat([pl.read_parquet(p) for p in paths], how="vertical_relaxed").unique(
         ["dossier_id", "person_id"], keep="last", maintain_order=True

@@ -27,8 +27,10 @@ import duckdb
 import numpy as np
 import polars as pl
 
+from data_contracts.demo.plan import FIRST_YEAR, plan
 from models.forecast import month_index, month_of
 from models.monitoring.alarms import decide_alarms
+from models.monitoring.evaluation import Trials, evaluate
 from models.monitoring.shares import share_tests
 from models.monitoring.surges import detect_surges
 from pipelines.forecast import last_complete_month, policy_effects
@@ -171,8 +173,7 @@ def _require_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def monthly_aggregates(con: duckdb.DuckDBPyConnection, until_month: int) -> pl.DataFrame:
     """Numerators and denominators per grouping, country and registration month, up to
-    and including ``until_month``."""
-    _require_tables(con)
+    and including ``until_month`` (``build_monitoring`` checks the tables first)."""
     quote = ", ".join
     facts_sql = PERSON_FACTS_SQL.format(
         reintegration=" + ".join(REINTEGRATION_LINES),
@@ -476,8 +477,8 @@ def build_monitoring(
     replace_table(con, "misuse_indicators", values)
     replace_table(con, "misuse_alarms", alarms)
     replace_table(con, "misuse_focus", focus)
-    new = log_new_alarms(con, alarms.filter(pl.col("alarm")), now or datetime.now())
     raised = alarms.filter(pl.col("alarm"))
+    new = log_new_alarms(con, raised, now or datetime.now())
     say(f"{raised.height} alarms in all months, {new.height} not seen before")
     return MonitoringResult(month_of(last), values.height, alarms.height, raised, new)
 
@@ -533,9 +534,6 @@ def demo_trials(scale: float = 1.0):
     """The demo generator's expected registering dossiers per return country and
     month (surges left out) as a trial setup; mid-sized countries without a regime
     change are the surge candidates."""
-    from data_contracts.demo.plan import FIRST_YEAR, plan
-    from models.monitoring.evaluation import Trials
-
     p = plan()
     expected = (p.persons * scale / p.mean_size[None, :]).T  # countries × months
     countries = list(p.iso3)
@@ -567,8 +565,6 @@ def build_monitoring_evaluation(
 ) -> pl.DataFrame:
     """Replace table ``monitoring_evaluation`` with the detectors' figures on the demo
     plan (clean, x2 and x3 surges; Poisson and over-dispersed noise)."""
-    from models.monitoring.evaluation import evaluate
-
     setup, candidates = demo_trials()
     frame = evaluate(setup, trials, seed=seed, progress=progress).with_columns(
         pl.lit(", ".join(candidates)).alias("surge_countries"),

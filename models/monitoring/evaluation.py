@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from models.monitoring.alarms import FDR, MIN_COUNT, benjamini_hochberg
+from models.monitoring.alarms import decide_alarms
 from models.monitoring.surges import detect_surges
 
 NOISES = {"poisson": None, "negbin_size_10": 10.0}
@@ -38,13 +38,23 @@ def draw(expected: np.ndarray, rng: np.random.Generator, size: float | None) -> 
 
 
 def alarms(counts: np.ndarray, tests, first_month: int) -> np.ndarray:
-    """Alarm cells as production decides them, for a single count indicator."""
+    """Alarm cells decided by production's rule (``decide_alarms``), for counts of
+    dossiers from ``first_month`` on."""
+    cells = counts[:, first_month:]
+    months = np.broadcast_to(np.arange(first_month, counts.shape[1]), cells.shape)
+    decided = decide_alarms(
+        pl.DataFrame(
+            {
+                "month": months.ravel(),
+                "dossiers": cells.ravel(),
+                "observed": cells.ravel(),
+                "score": tests.score[:, first_month:].ravel(),
+                "p_value": tests.p_value[:, first_month:].ravel(),
+            }
+        )
+    )
     out = np.zeros(counts.shape, dtype=bool)
-    for t in range(first_month, counts.shape[1]):
-        p = tests.p_value[:, t].copy()
-        p[counts[:, t] < MIN_COUNT] = np.nan
-        q = benjamini_hochberg(p)
-        out[:, t] = (q <= FDR) & (tests.score[:, t] > 0)
+    out[:, first_month:] = decided["alarm"].to_numpy().reshape(cells.shape)
     return out
 
 
