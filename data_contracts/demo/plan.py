@@ -285,6 +285,37 @@ def departure_kernel() -> np.ndarray:
     return kernel * SHARE_DEPARTED
 
 
+# Countries whose volume steps at an event of their own (a restriction, the end of a
+# support line, the fall of the Syrian regime): their level is the calendar year's.
+# Every other country's level moves smoothly between years (see ``_level_weights``).
+STEPPED_COUNTRIES = ("BLR", "JOR", "MNG", "PAK", "BRA", "MDA", "SYR")
+
+
+def _level_weights(iso3: tuple[str, ...], segment: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """W[m, c, y]: the weight of year y's level in month m's level for country c.
+
+    A yearly level is the country's level in the middle of that year; between two
+    middles it moves linearly and it stays flat before the first and after the last
+    (a country's volume drifts: stepping it at every New Year made every January a
+    jump of up to 50 %, which no real series shows). Stepped countries take the level
+    of their calibration segment, and so do countries without departures in some year
+    (a level moving towards zero would put registrations where the plan has none)."""
+    n_years = len(YEARS)
+    centre = np.arange(N_MONTHS) + 0.5
+    middles = np.arange(n_years) * 12 + 6.0
+    position = np.clip(centre, middles[0], middles[-1])
+    upper = np.clip(np.searchsorted(middles, position, side="right"), 1, n_years - 1)
+    share = (position - middles[upper - 1]) / 12.0
+    smooth = np.zeros((N_MONTHS, n_years))
+    smooth[np.arange(N_MONTHS), upper - 1] = 1.0 - share
+    smooth[np.arange(N_MONTHS), upper] += share
+    weights = np.repeat(smooth[:, None, :], len(iso3), axis=1)
+    stepped = np.isin(iso3, STEPPED_COUNTRIES) | (targets == 0).any(axis=1)
+    for c in np.flatnonzero(stepped):
+        weights[:, c, :] = np.eye(n_years)[segment[:, c]]
+    return weights
+
+
 def _shapes(iso3: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """Monthly shape (season x events) and the calibration segment of every cell."""
     months = np.arange(N_MONTHS)
@@ -317,19 +348,22 @@ def _m(label: str) -> int:
     return (int(year) - FIRST_YEAR) * 12 + int(month) - 1
 
 
+CALIBRATION_ROUNDS = 200
+
+
 @cache
 def plan() -> Plan:
     iso3, res, fam, reg, targets = _parse_plan()
     kernel = departure_kernel()
     shape, segment = _shapes(iso3)
-    cols = np.arange(len(iso3))[None, :]
+    weights = _level_weights(iso3, segment, targets)
     level = targets / 12.0 / SHARE_DEPARTED
-    for _ in range(60):
-        persons = level[cols, segment] * shape
+    for _ in range(CALIBRATION_ROUNDS):
+        persons = np.einsum("mcy,cy->mc", weights, level) * shape
         expected = persons.T @ kernel  # (countries, years)
         ratio = np.divide(targets, expected, out=np.ones_like(targets), where=expected > 0)
         level *= ratio
-    persons = level[cols, segment] * shape
+    persons = np.einsum("mcy,cy->mc", weights, level) * shape
     mean_size = np.array([mean_dossier_size(FAMILY_MIXES[f]) for f in fam])
     return Plan(iso3, res, fam, reg, targets, persons, mean_size)
 

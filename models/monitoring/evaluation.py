@@ -2,11 +2,11 @@
 
 Every trial draws monthly registrations for all countries around ``expected``
 (Poisson, or negative binomial for over-dispersed data). A clean trial injects
-nothing: every alarm is false. A surge trial multiplies one chosen country's
-expectation by ``factor`` from a random month on: the first alarm for that country
-from that month on gives the delay (0 = the surge's first month). Alarms are decided
-as in production (Benjamini-Hochberg per month over all countries, at least
-``MIN_COUNT`` registrations, above expectation).
+nothing: every alarm is false. A surge trial multiplies one country's expectation by
+``factor`` from one month on, the (country, month) pair drawn from ``surge_cells``:
+the first alarm for that country from that month on gives the delay (0 = the surge's
+first month). Alarms are decided as in production (Benjamini-Hochberg per month over
+all countries, at least ``MIN_COUNT`` registrations, above expectation).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from models.monitoring.alarms import decide_alarms
-from models.monitoring.surges import detect_surges
+from models.monitoring.surges import SurgeTests, detect_surges, nb_upper_and_p
 
 NOISES = {"poisson": None, "negbin_size_10": 10.0}
 
@@ -26,9 +26,8 @@ NOISES = {"poisson": None, "negbin_size_10": 10.0}
 class Trials:
     expected: np.ndarray  # countries × months, registering dossiers
     history_start: np.ndarray
-    candidates: np.ndarray  # country rows a surge may be injected into
+    surge_cells: np.ndarray  # (country row, start month column) pairs a surge may take
     first_month: int  # first evaluated month (column)
-    last_start: int  # last month a surge may start (column)
 
 
 def draw(expected: np.ndarray, rng: np.random.Generator, size: float | None) -> np.ndarray:
@@ -58,10 +57,35 @@ def alarms(counts: np.ndarray, tests, first_month: int) -> np.ndarray:
     return out
 
 
+def oracle_tests(expected: np.ndarray, counts: np.ndarray, size: float | None) -> SurgeTests:
+    """What a detector that knew every country's true expectation and noise would
+    say, with the same month-or-pair statistic: the limit of any detector under the
+    same alarm rule, so the figures of ``detect_surges`` can be read against it."""
+    mean = np.maximum(expected, 1e-9)
+    variance = mean if size is None else mean + mean**2 / size
+    upper, p_month = nb_upper_and_p(mean, variance, counts)
+    p_pair = np.ones_like(p_month)
+    _, p_pair[:, 1:] = nb_upper_and_p(
+        mean[:, 1:] + mean[:, :-1],
+        variance[:, 1:] + variance[:, :-1],
+        counts[:, 1:] + counts[:, :-1],
+    )
+    p = np.minimum(1.0, 2 * np.minimum(p_month, p_pair))
+    score = (counts - mean) / np.maximum(upper - mean, 1e-9)
+    months = np.zeros(mean.shape, dtype=np.int64)
+    return SurgeTests(mean, upper, p, score, np.full(mean.shape, "oracle"), months)
+
+
 def run_trials(
-    setup: Trials, factor: float, trials: int, noise: str, rng: np.random.Generator
+    setup: Trials,
+    factor: float,
+    trials: int,
+    noise: str,
+    rng: np.random.Generator,
+    detector: str = "detect_surges",
 ) -> dict:
-    """Detection and false-alarm figures of ``trials`` trials with one ``factor``."""
+    """Detection and false-alarm figures of ``trials`` trials with one ``factor``;
+    ``detector`` is ``detect_surges`` or ``oracle`` (see ``oracle_tests``)."""
     size = NOISES[noise]
     false_alarms = tested_cells = 0
     delays: list[float] = []
@@ -69,11 +93,14 @@ def run_trials(
         mean = setup.expected.copy()
         country = start = -1
         if factor != 1.0:
-            country = int(rng.choice(setup.candidates))
-            start = int(rng.integers(setup.first_month, setup.last_start + 1))
+            cell = setup.surge_cells[rng.integers(len(setup.surge_cells))]
+            country, start = int(cell[0]), int(cell[1])
             mean[country, start:] *= factor
         counts = draw(mean, rng, size)
-        tests = detect_surges(counts, setup.history_start, first_month=setup.first_month)
+        if detector == "oracle":
+            tests = oracle_tests(setup.expected, counts, size)
+        else:
+            tests = detect_surges(counts, setup.history_start, first_month=setup.first_month)
         raised = alarms(counts, tests, setup.first_month)
         tested = ~np.isnan(tests.p_value)
         tested[:, : setup.first_month] = False
@@ -87,6 +114,7 @@ def run_trials(
     delays_arr = np.array(delays)
     found = delays_arr[np.isfinite(delays_arr)]
     return {
+        "detector": detector,
         "noise": noise,
         "factor": factor,
         "trials": trials,
@@ -105,13 +133,16 @@ def evaluate(
     noises=tuple(NOISES),
     seed: int = 0,
     progress=None,
+    detectors=("detect_surges",),
 ) -> pl.DataFrame:
-    """One row per noise model and factor (1 = clean data)."""
-    rng = np.random.default_rng(seed)
+    """One row per detector, noise model and factor (1 = clean data). Every detector
+    sees the same trials (same surges, same draws) of a noise model and factor."""
     rows = []
-    for noise in noises:
-        for factor in factors:
-            rows.append(run_trials(setup, factor, trials, noise, rng))
-            if progress:
-                progress(f"{noise}, x{factor:g}: {trials} trials done")
+    for n, noise in enumerate(noises):
+        for f, factor in enumerate(factors):
+            for detector in detectors:
+                rng = np.random.default_rng([seed, n, f])
+                rows.append(run_trials(setup, factor, trials, noise, rng, detector))
+                if progress:
+                    progress(f"{detector}, {noise}, x{factor:g}: {trials} trials done")
     return pl.DataFrame(rows)

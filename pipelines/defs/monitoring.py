@@ -5,6 +5,7 @@ Thin wrappers over ``pipelines.monitoring`` (which calls ``models.monitoring``).
 """
 
 import dagster as dg
+import polars as pl
 
 from pipelines.defs.entitlements import ENTITLEMENTS
 from pipelines.defs.metadata import markdown_table
@@ -111,7 +112,8 @@ class EvaluationConfig(dg.Config):
     pool="warehouse",
     description="The volume detectors on the demo generator's plan with simulated noise: "
     "false-alarm rate on clean data, detection within 2 months and median delay of "
-    "injected x2 and x3 surges in mid-sized countries.",
+    "injected x2 and x3 surges in mid-sized countries; next to an oracle that knows the "
+    "true expectation (the limit under the same alarm rule).",
     check_specs=[dg.AssetCheckSpec(FALSE_ALARMS_BELOW_5_PERCENT, asset=MONITORING_EVALUATION)],
 )
 # Not part of the main job: it judges the detectors (on the demo plan), not the data;
@@ -121,7 +123,8 @@ def monitoring_evaluation(
 ):
     with warehouse.get_connection() as con:
         frame = build_monitoring_evaluation(con, config.trials, config.seed, context.log.info)
-    worst = float(frame["false_alarm_rate"].max())
+    ours = frame.filter(pl.col("detector") == "detect_surges")
+    worst = float(ours["false_alarm_rate"].max())
     yield dg.MaterializeResult(
         metadata={
             "dagster/row_count": frame.height,

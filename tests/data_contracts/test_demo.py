@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from data_contracts.demo import DEFAULT_SURGES, Surge, write_demo_extracts
 from data_contracts.demo.payments import PersonFacts, approximate_paid_amounts
 from data_contracts.demo.plan import (
+    SEASON_DEFAULT,
     SHARE_CANCELLED,
     SHARE_DEPARTED,
     day_number,
@@ -293,6 +294,21 @@ def test_surges_are_the_mechanism():
     assert surged[jan_2023:].sum() == pytest.approx(3 * plain[jan_2023:].sum(), rel=0.01)
     with pytest.raises(ValueError, match="not a return country"):
         dossier_counts(1.0, (Surge("XYZ", date(2026, 1, 1), 2.0),), phase)
+
+
+def test_levels_move_smoothly_between_years_except_at_a_countrys_own_event():
+    """Georgia halves in 2025 over the year, not on New Year's Day; Brazil (its own
+    support events) keeps a level per calendar year."""
+    p = plan()
+    season = SEASON_DEFAULT[np.arange(p.persons.shape[0]) % 12]
+    level = p.persons / season[:, None]  # the season taken out
+    geo, bra = p.index("GEO"), p.index("BRA")
+    for year in (2022, 2023, 2024, 2025, 2026):
+        jan = month_index(date(year, 1, 1))
+        assert abs(np.log(level[jan, geo] / level[jan - 1, geo])) < 0.1
+    jan_2024 = month_index(date(2024, 1, 1))
+    assert level[jan_2024, bra] / level[jan_2024 - 1, bra] > 1.5  # the 2024 rise
+    assert np.allclose(level[jan_2024 : jan_2024 + 10, bra], level[jan_2024, bra])
 
 
 def test_profiles(departed):

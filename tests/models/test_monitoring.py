@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.monitoring.alarms import benjamini_hochberg, decide_alarms
-from models.monitoring.evaluation import Trials, evaluate
+from models.monitoring.evaluation import Trials, evaluate, oracle_tests
 from models.monitoring.shares import BOTH, PROGRAMME_ONLY, share_tests
 from models.monitoring.surges import GLM, NONE, SHORT, detect_surges
 
@@ -46,10 +46,32 @@ def test_glm_sees_a_tripling_at_once_and_a_steady_series_not():
 
 def test_glm_judges_against_the_latest_years_level_not_the_old_one():
     """A country whose volume halved two years ago: the old level is no expectation."""
-    counts = np.full((1, MONTHS), 20.0)
+    counts = np.full((20, MONTHS), 20.0)  # the rest of the programme: flat
     counts[0, 30:] = 10.0
     tests = detect_surges(counts, np.zeros(counts.shape, dtype=int), first_month=50)
-    assert np.allclose(tests.expected[0, 50:], 10.0, rtol=0.15)
+    assert np.allclose(tests.expected[0, 50:], 10.0, rtol=0.02)
+
+
+def test_glm_takes_the_season_from_the_whole_programme():
+    """A small country's own months say little about the season (here: nothing, they
+    are flat); the programme's total says it clearly, and the expectation follows it."""
+    rng = np.random.default_rng(5)
+    season = 1 + 0.4 * np.cos(2 * np.pi * np.arange(MONTHS) / 12)  # peak in month 0
+    counts = rng.poisson(np.outer(rng.uniform(20, 60, 30), season)).astype(float)
+    counts[0] = 4.0
+    tests = detect_surges(counts, np.zeros(counts.shape, dtype=int), first_month=48)
+    peak, trough = tests.expected[0, 48], tests.expected[0, 54]
+    assert peak / trough == pytest.approx(1.4 / 0.6, rel=0.15)
+
+
+def test_glm_tests_a_country_back_after_a_year_without_registrations():
+    counts = np.full((10, MONTHS), 20.0)
+    counts[0, 36:50] = 0.0
+    counts[0, 50] = 6.0
+    tests = detect_surges(counts, np.zeros(counts.shape, dtype=int), first_month=50)
+    assert tests.method[0, 50] == GLM
+    assert 0 < tests.expected[0, 50] < 0.1
+    assert tests.p_value[0, 50] < 1e-3
 
 
 def test_short_baseline_after_a_regime_change_and_a_surge_stays_out_of_it():
@@ -139,9 +161,8 @@ def test_evaluation_counts_false_alarms_and_detections():
     setup = Trials(
         expected=expected,
         history_start=np.zeros(expected.shape, dtype=int),
-        candidates=np.arange(5),
+        surge_cells=np.array([(c, t) for c in range(5) for t in range(40, 45)]),
         first_month=40,
-        last_start=44,
     )
     frame = evaluate(setup, trials=4, factors=(1.0, 4.0), noises=("poisson",), seed=1)
     clean, surge = frame.row(0, named=True), frame.row(1, named=True)
@@ -149,3 +170,22 @@ def test_evaluation_counts_false_alarms_and_detections():
     assert clean["false_alarm_rate"] < 0.05
     assert surge["detected_within_2_months"] == 1.0
     assert surge["tested_country_months"] < clean["tested_country_months"]
+
+
+def test_oracle_is_calibrated_and_sees_the_same_trials_as_the_detector():
+    rng = np.random.default_rng(3)
+    expected = rng.uniform(3, 20, (200, 24))
+    counts = rng.poisson(expected).astype(float)
+    p = oracle_tests(expected, counts, size=None).p_value[:, 1:]
+    assert 0.01 <= np.mean(p < 0.05) <= 0.05  # Bonferroni over month and pair
+    setup = Trials(
+        expected=expected[:25],
+        history_start=np.zeros((25, 24), dtype=int),
+        surge_cells=np.array([(c, t) for c in range(5) for t in range(18, 21)]),
+        first_month=16,
+    )
+    frame = evaluate(
+        setup, trials=5, factors=(4.0,), noises=("poisson",), detectors=("oracle", "oracle")
+    )
+    assert frame.row(0) == frame.row(1)  # same surges, same draws
+    assert frame["detected_within_2_months"][0] == 1.0

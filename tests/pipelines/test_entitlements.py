@@ -12,6 +12,7 @@ from pipelines.cli import main as reab
 from pipelines.entitlements import (
     build_entitlements,
     build_table_comparison,
+    chunks_for,
     entitlement_problems,
 )
 from pipelines.ingest import ingest_paths
@@ -174,20 +175,24 @@ def test_chunked_build_equals_one_chunk(demo_warehouse):
     """Dossier chunks with the repeat returners' history give the same rows as one chunk."""
     with connect(demo_warehouse) as con:
         persons = scalar(con, "SELECT count(*) FROM dossier_persons")
-        repeat_returners_across_chunks = scalar(
-            con,
-            """SELECT count(*) FROM (SELECT person_id FROM dossier_persons
-               GROUP BY person_id HAVING count(DISTINCT hash(dossier_id) % 7) > 1)""",
-        )
-        assert repeat_returners_across_chunks > 0  # the history matters in this warehouse
+
+        def repeat_returners_across(chunks: int) -> int:
+            return scalar(
+                con,
+                f"""SELECT count(*) FROM (SELECT person_id FROM dossier_persons GROUP BY
+                    person_id HAVING count(DISTINCT hash(dossier_id) % {chunks}) > 1)""",
+            )
+
+        # a chunk count that splits some repeat returner's dossiers: the history matters
+        count = next(n for n in range(2, 13) if repeat_returners_across(n) > 0)
+        chunk_persons = -(-persons // count)
+        assert len(chunks_for(persons, chunk_persons)) == count
         build_entitlements(con, [SCENARIO], chunk_persons=persons)
         whole = _entitlements_sorted(con)
         messages = []
-        build_entitlements(
-            con, [SCENARIO], progress=messages.append, chunk_persons=-(-persons // 7)
-        )
+        build_entitlements(con, [SCENARIO], progress=messages.append, chunk_persons=chunk_persons)
         chunked = _entitlements_sorted(con)
-    assert any(m.startswith("chunk 7/7") for m in messages), messages[-3:]
+    assert any(m.startswith(f"chunk {count}/{count}") for m in messages), messages[-3:]
     assert whole.height == persons * 4
     assert chunked.equals(whole)
 
