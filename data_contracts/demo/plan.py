@@ -10,7 +10,9 @@ turns it into expected *registering dossiers* per month and country:
 2. an exact expectation of when registrations turn into departures (weekday
    registrations, a 1-10 week departure lag, 73% departing, the last weeks before
    ``AS_OF`` still ``registered``), so that a proportional fitting (IPF) finds the
-   registration level that makes the *departure-year* counts meet the plan;
+   registration levels that make the *departure-year* counts meet the plan (a
+   country's level moves smoothly from one year's middle to the next, except at an
+   event of its own: ``STEPPED_COUNTRIES``);
 3. surges (``Surge``) multiply the fitted registrations from a month on;
 4. expected dossiers are turned into whole numbers with a cumulative floor and a
    seeded phase per country, so small countries appear at the right yearly rate
