@@ -1,0 +1,70 @@
+"""Small-cell rule: no count below 5 is shown, a hidden one cannot be derived, and the
+totals still add up."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.disclosure import COMPLEMENTARY, OTHER, SMALL, THRESHOLD, protect_counts
+
+
+def test_a_small_country_is_pooled_with_the_next_smallest():
+    frame = pl.DataFrame(
+        {
+            "country": ["GEO", "MNG", "PER", "SYR"],
+            "persons": [12, 3, 7, 20],
+            "amount_cents": [120_000, 30_000, 70_000, 200_000],
+        }
+    )
+    out = protect_counts(frame, "country", "persons", amounts=["amount_cents"])
+    rows = {r["country"]: r for r in out.iter_rows(named=True)}
+    assert rows["MNG"]["persons"] is None and rows["MNG"]["suppression"] == SMALL
+    assert rows["MNG"]["amount_cents"] is None
+    # alone, MNG's 3 would be total - shown; PER joins the pool
+    assert rows["PER"]["persons"] is None and rows["PER"]["suppression"] == COMPLEMENTARY
+    assert rows[OTHER]["persons"] == 10 and rows[OTHER]["amount_cents"] == 100_000
+    assert rows["GEO"]["persons"] == 12 and rows["SYR"]["suppression"] is None
+
+
+def test_a_group_below_the_threshold_hides_its_total():
+    frame = pl.DataFrame({"line": ["a", "a", "b"], "country": ["X", "Y", "X"], "n": [1, 2, 9]})
+    out = protect_counts(frame, "country", "n", by=["line"])
+    a = out.filter(pl.col("line") == "a")
+    assert a["total_hidden"].all() and a["n"].null_count() == a.height
+    assert out.filter(pl.col("line") == "b")["n"].to_list() == [9]
+
+
+@pytest.mark.parametrize("bad", [[3, None], [3, -1]])
+def test_missing_or_negative_counts_are_refused(bad):
+    with pytest.raises(ValueError, match="counts"):
+        protect_counts(pl.DataFrame({"c": ["X", "Y"], "n": bad}), "c", "n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 40), min_size=1, max_size=12), min_size=1, max_size=4))
+def test_no_small_count_shows_and_totals_add_up(groups):
+    frame = pl.DataFrame(
+        {
+            "line": [g for g, counts in enumerate(groups) for _ in counts],
+            "country": [f"C{i}" for counts in groups for i in range(len(counts))],
+            "n": [n for counts in groups for n in counts],
+            "eur": [100 * n + 1 for counts in groups for n in counts],
+        }
+    )
+    out = protect_counts(frame, "country", "n", amounts=["eur"], by=["line"])
+    for g, counts in enumerate(groups):
+        part = out.filter(pl.col("line") == g)
+        shown = part.filter(pl.col("n").is_not_null())
+        assert (shown["n"] >= THRESHOLD).all()  # countries and the pool alike
+        if sum(counts) < THRESHOLD:
+            assert part["total_hidden"].all() and shown.height == 0
+            continue
+        assert shown["n"].sum() == sum(counts)  # the shown rows and the pool add up
+        assert shown["eur"].sum() == sum(100 * n + 1 for n in counts)
+        members = part.filter(pl.col("suppression").is_not_null())
+        assert members.height != 1  # a lone hidden value would be the pool's
+        small = [c for c in counts if c < THRESHOLD]
+        assert (members["suppression"] == SMALL).sum() == len(small)
