@@ -73,9 +73,7 @@ def protect_counts(
         out.append(shown)
         if pooled:
             members = group[pooled]
-            other = {c: [members[c].sum()] for c in (count, *amounts)}
-            if total_hidden:
-                other = {c: [None] for c in other}
+            other = {c: [None if total_hidden else members[c].sum()] for c in (count, *amounts)}
             row = pl.DataFrame(
                 {
                     **{c: [group[c][0]] for c in by},

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 
 from models.monitoring.alarms import decide_alarms
-from models.monitoring.surges import SurgeTests, detect_surges, nb_upper_and_p
+from models.monitoring.surges import SurgeTests, detect_surges, month_or_pair
 
 NOISES = {"poisson": None, "negbin_size_10": 10.0}
 
@@ -63,14 +63,20 @@ def oracle_tests(expected: np.ndarray, counts: np.ndarray, size: float | None) -
     same alarm rule, so the figures of ``detect_surges`` can be read against it."""
     mean = np.maximum(expected, 1e-9)
     variance = mean if size is None else mean + mean**2 / size
-    upper, p_month = nb_upper_and_p(mean, variance, counts)
-    p_pair = np.ones_like(p_month)
-    _, p_pair[:, 1:] = nb_upper_and_p(
-        mean[:, 1:] + mean[:, :-1],
-        variance[:, 1:] + variance[:, :-1],
-        counts[:, 1:] + counts[:, :-1],
+
+    def with_before(a: np.ndarray) -> np.ndarray:  # the month plus the month before
+        return a + np.concatenate([np.zeros_like(a[:, :1]), a[:, :-1]], axis=1)
+
+    pair_ok = np.arange(mean.shape[1])[None, :] >= 1
+    upper, p, _ = month_or_pair(
+        mean,
+        variance,
+        counts,
+        with_before(mean),
+        with_before(variance),
+        with_before(counts),
+        pair_ok,
     )
-    p = np.minimum(1.0, 2 * np.minimum(p_month, p_pair))
     score = (counts - mean) / np.maximum(upper - mean, 1e-9)
     months = np.zeros(mean.shape, dtype=np.int64)
     return SurgeTests(mean, upper, p, score, np.full(mean.shape, "oracle"), months)

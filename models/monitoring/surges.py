@@ -205,19 +205,32 @@ def nb_upper_and_p(mean, variance, observed, quantile=UPPER_QUANTILE):
     return upper.astype(float), np.clip(p, 0.0, 1.0)
 
 
-def _month_and_pair(mean, mean_before, dispersion, level_var, observed, before, pair_ok):
+def month_or_pair(mean, variance, observed, pair_mean, pair_variance, pair_observed, pair_ok):
     """Upper bound of the month, and the p-value of the month alone or of the month
     with the one before (like EARS C3: a lasting step shows more clearly in two months
-    than in either), whichever is smaller, doubled (Bonferroni). A count's variance is
-    ``dispersion`` × its mean plus mean² × ``level_var`` (the fitted level's relative
-    variance, shared by the two months of the pair).
+    than in either), whichever is smaller, doubled (Bonferroni); the month alone where
+    there is no month before (``pair_ok`` false).
     Returns upper, p and the pair's own p-value (NaN where there is no pair)."""
-    up, p_month = nb_upper_and_p(mean, dispersion * mean + mean**2 * level_var, observed)
-    pair_mean = mean + mean_before
-    pair_var = dispersion * pair_mean + pair_mean**2 * level_var
-    _, p_pair = nb_upper_and_p(pair_mean, pair_var, observed + before)
+    up, p_month = nb_upper_and_p(mean, variance, observed)
+    _, p_pair = nb_upper_and_p(pair_mean, pair_variance, pair_observed)
     p = np.where(pair_ok, np.minimum(1.0, 2 * np.minimum(p_month, p_pair)), p_month)
     return up, p, np.where(pair_ok, p_pair, np.nan)
+
+
+def _month_and_pair(mean, mean_before, dispersion, level_var, observed, before, pair_ok):
+    """``month_or_pair`` for a fitted expectation: a count's variance is
+    ``dispersion`` × its mean plus mean² × ``level_var`` (the fitted level's relative
+    variance, shared by the two months of the pair)."""
+    pair_mean = mean + mean_before
+    return month_or_pair(
+        mean,
+        dispersion * mean + mean**2 * level_var,
+        observed,
+        pair_mean,
+        dispersion * pair_mean + pair_mean**2 * level_var,
+        observed + before,
+        pair_ok,
+    )
 
 
 def detect_surges(
