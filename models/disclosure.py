@@ -24,22 +24,37 @@ SMALL = "small"  # below the threshold: shown as "<5"
 COMPLEMENTARY = "complementary"  # hidden so that a small one cannot be derived
 
 
-def _pool(counts: list[int], threshold: int) -> list[int]:
-    """Positions (into ``counts``) that go into the pool."""
-    order = sorted(range(len(counts)), key=lambda i: (counts[i], i))
-    pool = [i for i in order if counts[i] < threshold]
+def _is_small(counts: tuple[int, ...], threshold: int) -> bool:
+    primary, *others = counts
+    return primary < threshold or any(0 < c < threshold for c in others)
+
+
+def _discloses(pool: list[int], rows: list[tuple[int, ...]], threshold: int) -> bool:
+    if len(pool) < 2:
+        return True
+    sums = [sum(rows[i][k] for i in pool) for k in range(len(rows[0]))]
+    return sums[0] < threshold or any(0 < s < threshold for s in sums[1:])
+
+
+def _pool(rows: list[tuple[int, ...]], threshold: int) -> tuple[list[int], bool]:
+    """Positions (into ``rows``) that go into the pool, and whether the pool still
+    discloses something with every row in it (then the group's total is hidden)."""
+    order = sorted(range(len(rows)), key=lambda i: (rows[i], i))
+    pool = [i for i in order if _is_small(rows[i], threshold)]
     if not pool:
-        return pool
-    rest = [i for i in order if counts[i] >= threshold]
-    while rest and (len(pool) < 2 or sum(counts[i] for i in pool) < threshold):
+        return pool, False
+    rest = [i for i in order if not _is_small(rows[i], threshold)]
+    while rest and _discloses(pool, rows, threshold):
         pool.append(rest.pop(0))
-    return pool
+    sums = [sum(r[k] for r in rows) for k in range(len(rows[0]))]
+    unsafe = sums[0] < threshold or any(0 < s < threshold for s in sums[1:])
+    return pool, unsafe
 
 
 def protect_counts(
     frame: pl.DataFrame,
     key: str,
-    count: str,
+    count: str | Sequence[str],
     amounts: Sequence[str] = (),
     by: Sequence[str] = (),
     threshold: int = THRESHOLD,
@@ -48,32 +63,35 @@ def protect_counts(
     returns its rows with ``count`` and ``amounts`` set to null where suppressed, a
     column ``suppression`` (null, ``SMALL`` or ``COMPLEMENTARY``), one ``OTHER`` row per
     group that had suppressions, and ``total_hidden`` (true for every row of a group
-    whose total is itself below the threshold)."""
-    if frame[count].null_count():
-        raise ValueError(f"column {count!r} has missing counts: cannot protect them")
-    if (frame[count] < 0).any():
-        raise ValueError(f"column {count!r} has negative counts")
+    whose total is itself below the threshold). ``count`` may name several count
+    columns; the first orders the pooling."""
+    counts = [count] if isinstance(count, str) else list(count)
+    for column in counts:
+        if frame[column].null_count():
+            raise ValueError(f"column {column!r} has missing counts: cannot protect them")
+        if (frame[column] < 0).any():
+            raise ValueError(f"column {column!r} has negative counts")
+    hidden_columns = (*counts, *amounts)
     groups = frame.partition_by(list(by), maintain_order=True) if by else [frame]
     out: list[pl.DataFrame] = []
     for group in groups:
-        counts = group[count].cast(pl.Int64).to_list()
-        pooled = _pool(counts, threshold)
-        suppression: list[str | None] = [None] * len(counts)
+        rows = list(group.select(pl.col(counts).cast(pl.Int64)).iter_rows())
+        pooled, total_hidden = _pool(rows, threshold)
+        suppression: list[str | None] = [None] * len(rows)
         for i in pooled:
-            suppression[i] = SMALL if counts[i] < threshold else COMPLEMENTARY
+            suppression[i] = SMALL if _is_small(rows[i], threshold) else COMPLEMENTARY
         hidden = pl.Series("suppression", suppression, dtype=pl.String)
-        total_hidden = sum(counts) < threshold
         shown = group.with_columns(hidden, pl.lit(total_hidden).alias("total_hidden"))
         shown = shown.with_columns(
             [
                 pl.when(pl.col("suppression").is_null()).then(pl.col(c)).otherwise(None).alias(c)
-                for c in (count, *amounts)
+                for c in hidden_columns
             ]
         )
         out.append(shown)
         if pooled:
             members = group[pooled]
-            other = {c: [None if total_hidden else members[c].sum()] for c in (count, *amounts)}
+            other = {c: [None if total_hidden else members[c].sum()] for c in hidden_columns}
             row = pl.DataFrame(
                 {
                     **{c: [group[c][0]] for c in by},

@@ -351,6 +351,40 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from pipelines.report import ReportError, write_report
+    from pipelines.warehouse import connect
+
+    db = args.db or default_db_path()
+    if not db.exists():
+        _say(f"reab report: no warehouse at {db}: run the pipeline first (reab run)")
+        return 2
+    month = None
+    if args.month:
+        try:
+            month = date.fromisoformat(args.month + "-01")
+        except ValueError:
+            _say(f"reab report: --month must look like 2026-05, not {args.month!r}")
+            return 2
+    languages = args.lang or ["nl", "fr", "en"]
+    try:
+        with connect(db, read_only=True) as con:
+            written = write_report(con, args.out, month, languages, source=db.name, progress=_say)
+    except ReportError as exc:
+        _say(f"reab report: {exc}")
+        return 2
+    first = written[0].report
+    _say("")
+    _say(f"Management report {first.month:%Y-%m}:")
+    for label, value in first.facts:
+        _say(f"  {label}: {value}")
+    for files in written:
+        _say(f"  [{files.report.lang}] " + "  ".join(str(p) for p in files.paths))
+    return 0
+
+
 def _has_dagster_home() -> bool:
     import os
 
@@ -429,6 +463,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _db_argument(monitor)
     monitor.set_defaults(func=cmd_monitor)
+
+    report = verbs.add_parser(
+        "report", help="the monthly management report: HTML, PDF and XLSX per language"
+    )
+    report.add_argument(
+        "--month", default=None, help="month reported on, YYYY-MM (default: the latest complete)"
+    )
+    report.add_argument(
+        "--lang",
+        action="append",
+        choices=["nl", "fr", "en"],
+        help="language (repeat for several; default: nl, fr and en)",
+    )
+    report.add_argument(
+        "--out", type=Path, default=Path("reports"), help="output folder (default: reports/)"
+    )
+    _db_argument(report)
+    report.set_defaults(func=cmd_report)
 
     run = verbs.add_parser("run", help="run the main Dagster job end to end")
     _db_argument(run)

@@ -68,3 +68,44 @@ def test_no_small_count_shows_and_totals_add_up(groups):
         assert members.height != 1  # a lone hidden value would be the pool's
         small = [c for c in counts if c < THRESHOLD]
         assert (members["suppression"] == SMALL).sum() == len(small)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(0, 30), st.integers(0, 30)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_several_counts_per_row_none_small_shows(rows):
+    # persons, of whom better off, of whom worse off (the two parts never exceed the whole)
+    persons = [max(p, b + w) for p, b, w in rows]
+    frame = pl.DataFrame(
+        {
+            "country": [f"C{i}" for i in range(len(rows))],
+            "persons": persons,
+            "better": [b for _, b, _ in rows],
+            "worse": [w for _, _, w in rows],
+        }
+    )
+    out = protect_counts(frame, "country", ["persons", "better", "worse"])
+    if out["total_hidden"].any():
+        return
+    for column, values in (("persons", persons), ("better", frame["better"].to_list())):
+        shown = out[column].drop_nulls()
+        assert ((shown == 0) | (shown >= THRESHOLD)).all()
+        assert shown.sum() == sum(values)
+    assert out.filter(pl.col("suppression").is_not_null()).height != 1
+
+
+def test_a_small_part_hides_its_row():
+    frame = pl.DataFrame(
+        {"country": ["A", "B", "C"], "persons": [40, 30, 25], "better": [2, 0, 10]}
+    )
+    out = protect_counts(frame, "country", ["persons", "better"])
+    rows = {r["country"]: r for r in out.iter_rows(named=True)}
+    assert rows["A"]["suppression"] == SMALL and rows["A"]["better"] is None
+    # the pool takes the smallest other row, C; B's zero better off is shown
+    assert rows["C"]["suppression"] == COMPLEMENTARY and rows["B"]["better"] == 0
+    assert (rows[OTHER]["persons"], rows[OTHER]["better"]) == (65, 12)

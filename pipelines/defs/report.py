@@ -1,0 +1,125 @@
+"""The monthly management report (HTML, PDF, XLSX per language) and its schedule.
+
+Thin wrapper over ``pipelines.report``; the report has its own job and schedule (the
+first working day of each month, for the month before), not part of ``main_job``.
+"""
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.calendar import first_working_day, previous_month
+from pipelines.defs.entitlements import ENTITLEMENTS, TABLE_COMPARISON
+from pipelines.defs.forecast import BUDGET_FORECAST, FORECAST_BACKTEST
+from pipelines.defs.ingest import INGESTED_FILES
+from pipelines.defs.metadata import markdown_table
+from pipelines.defs.monitoring import MISUSE_ALARMS
+from pipelines.defs.resources import WarehouseResource
+from pipelines.report import LANGUAGES, write_report
+from pipelines.report.formatting import cell_text
+from pipelines.report.labels import Labels
+
+GROUP = "report"
+MANAGEMENT_REPORT = dg.AssetKey("management_report")
+REPORT_JOB = "report_job"
+TIMEZONE = "Europe/Brussels"
+
+
+def default_reports_dir() -> Path:
+    return Path(os.environ.get("REAB_REPORTS", "reports"))
+
+
+class ReportConfig(dg.Config):
+    """``month`` as YYYY-MM (default: the latest complete month); ``out_dir`` default
+    ``$REAB_REPORTS`` or ``reports`` under the working directory."""
+
+    month: str | None = None
+    languages: list[str] = list(LANGUAGES)
+    out_dir: str | None = None
+
+
+def parse_month(text: str) -> date:
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise ValueError(f"month must look like 2026-05, not {text!r}") from None
+
+
+@dg.asset(
+    key=MANAGEMENT_REPORT,
+    deps=[INGESTED_FILES, ENTITLEMENTS, TABLE_COMPARISON, BUDGET_FORECAST, FORECAST_BACKTEST]
+    + [MISUSE_ALARMS],
+    group_name=GROUP,
+    pool="warehouse",
+    description="Monthly management report per language: a self-contained HTML page, its "
+    "PDF and the finance workbook (XLSX); per-country counts below 5 are suppressed.",
+)
+def management_report(
+    context: dg.AssetExecutionContext, config: ReportConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    month = parse_month(config.month) if config.month else None
+    out_dir = Path(config.out_dir) if config.out_dir else default_reports_dir()
+    with warehouse.get_connection() as con:
+        written = write_report(
+            con,
+            out_dir.resolve(),
+            month,
+            config.languages,
+            source=Path(warehouse.database).name,
+            progress=context.log.info,
+        )
+    first = written[0].report
+    L = Labels(first.lang)
+    budget = next((t for s in first.sections for t in s.tables if t.key == "budget"), None)
+    metadata: dict = {
+        "month": f"{first.month:%Y-%m}",
+        "languages": dg.MetadataValue.json([f.report.lang for f in written]),
+        "files": dg.MetadataValue.json([str(p) for f in written for p in f.paths]),
+        "headline": dg.MetadataValue.md("\n".join(f"- **{k}**: {v}" for k, v in first.facts)),
+    }
+    for f in written:
+        metadata[f"html_{f.report.lang}"] = dg.MetadataValue.path(str(f.html))
+    if budget is not None:
+        import polars as pl
+
+        preview = pl.DataFrame(
+            [
+                [cell_text(L, c, v) for c, v in zip(budget.columns[:4], row[:4], strict=True)]
+                for row in budget.rows
+            ],
+            schema=[c.label for c in budget.columns[:4]],
+            orient="row",
+        )
+        metadata["budget_preview"] = dg.MetadataValue.md(markdown_table(preview))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+report_job = dg.define_asset_job(
+    REPORT_JOB,
+    selection=dg.AssetSelection.assets(MANAGEMENT_REPORT),
+    description="Write the management report of the month before (every language).",
+)
+
+
+@dg.schedule(
+    job=report_job,
+    cron_schedule="0 7 1-7 * *",
+    execution_timezone=TIMEZONE,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+)
+def monthly_report_schedule(context: dg.ScheduleEvaluationContext):
+    """Every day of the first week at 07:00; runs on the month's first Belgian working
+    day only, reporting on the month before."""
+    when = context.scheduled_execution_time or datetime.now()
+    today = when.date()
+    first = first_working_day(today.year, today.month)
+    if today != first:
+        return dg.SkipReason(f"{today} is not the first working day of the month ({first})")
+    month = previous_month(today)
+    return dg.RunRequest(
+        run_key=f"report-{month:%Y-%m}",
+        run_config={"ops": {"management_report": {"config": {"month": f"{month:%Y-%m}"}}}},
+        tags={"reab/report_month": f"{month:%Y-%m}"},
+    )

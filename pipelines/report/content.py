@@ -1,0 +1,819 @@
+"""What the management report says: every table read from the warehouse, protected by
+the small-cell rule, in one language. No formatting here (that is the renderers' job)
+and no Dagster.
+
+Money is summed as DECIMAL in SQL and carried as ``Decimal`` EUR; counts as ``int``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache
+
+import duckdb
+import polars as pl
+
+from data_contracts.countries import countries
+from models.disclosure import COMPLEMENTARY, OTHER, SMALL, THRESHOLD, protect_counts
+from models.forecast import month_index, month_of
+from pipelines.forecast import last_complete_month
+from pipelines.report import charts
+from pipelines.report.labels import Labels
+from pipelines.report.model import HIDDEN, SMALL_CELL, Column, Report, Section, Table
+from pipelines.warehouse import fetch_one, query_frame, scalar
+from rules.budget_lines import AMOUNT_COLUMNS
+
+LINES = (*AMOUNT_COLUMNS, "ticket")
+TOP_COUNTRIES = 10
+PAGE_ROWS = 25  # longer tables show their head on the page, all rows in the workbook
+ALARM_MONTHS = 12
+TIMELINE_MONTHS = 24
+
+
+class ReportError(ValueError):
+    """The report cannot be made (e.g. the warehouse is empty); the message says why."""
+
+
+@cache
+def country_names() -> dict[str, str]:
+    """ISO3 → English name, from the versioned country reference."""
+    return dict(countries().select("iso3", "name").iter_rows())
+
+
+def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    exists = scalar(
+        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = $t", {"t": table}
+    )
+    return bool(exists) and bool(scalar(con, f'SELECT count(*) > 0 FROM "{table}"'))
+
+
+def report_month(con: duckdb.DuckDBPyConnection, month: date | None) -> date:
+    """The month reported on: ``month`` (checked against the data) or the latest complete
+    month of registrations."""
+    if not _has_rows(con, "dossier_persons"):
+        raise ReportError("the warehouse holds no dossiers yet: ingest extracts first")
+    last = month_of(last_complete_month(con))
+    first = scalar(con, "SELECT min(registration_date) FROM dossier_persons")
+    if month is None:
+        return last
+    month = month.replace(day=1)
+    if not first.replace(day=1) <= month <= last:
+        raise ReportError(
+            f"no complete month {month:%Y-%m} in the warehouse: it holds registrations "
+            f"from {first:%Y-%m} to {last:%Y-%m} (the last complete month)"
+        )
+    return month
+
+
+@dataclass
+class Context:
+    con: duckdb.DuckDBPyConnection
+    L: Labels
+    month: date
+    origin: date | None  # last history month of the stored forecast
+    draws: int | None
+    next_year: int | None
+
+
+def _forecast_origin(con) -> tuple[date | None, int | None, int | None]:
+    if not _has_rows(con, "budget_forecast"):
+        return None, None, None
+    origin, draws, year = fetch_one(
+        con, "SELECT max(origin), max(draws), max(year) FROM budget_forecast"
+    )
+    return origin, draws, year
+
+
+# --- spend to date -------------------------------------------------------------------
+
+ACTUALS_SQL = """
+SELECT date_trunc('month', p.registration_date)::DATE AS month,
+       count(DISTINCT p.dossier_id) AS dossiers,
+       count(*) AS persons,
+       sum(e.total) AS commitments,
+       sum(CASE WHEN e.ticket_eligible THEN coalesce(p.ticket_cost_eur, 0) ELSE 0 END)
+           AS ticket,
+       sum(coalesce(p.paid_return_premium_eur, 0) + coalesce(p.paid_reintegration_eur, 0))
+           AS paid
+FROM dossier_persons p JOIN entitlements e USING (dossier_id, person_id)
+WHERE e."table" = 'applicable' AND p.dossier_status IN ('departed', 'registered')
+  AND p.registration_date >= $start AND p.registration_date < $stop
+GROUP BY 1 ORDER BY 1
+"""
+
+
+def actual_months(con, start: date, stop: date) -> pl.DataFrame:
+    """Commitments (applicable table), tickets and payments per registration month."""
+    return query_frame(con, ACTUALS_SQL, {"start": start, "stop": stop})
+
+
+def forecast_months(con, table: str = "2026") -> pl.DataFrame:
+    return query_frame(
+        con,
+        """SELECT month, mean, lo80, hi80, lo95, hi95 FROM budget_forecast
+           WHERE "table" = $t AND level = 'total' AND period = 'month' AND budget_line = 'total'
+           ORDER BY month""",
+        {"t": table},
+    )
+
+
+def _forecast_year(con, table: str, year: int, line: str = "total") -> dict | None:
+    rows = query_frame(
+        con,
+        """SELECT mean, lo80, hi80, lo95, hi95 FROM budget_forecast
+           WHERE "table" = $t AND level = 'total' AND period = 'year' AND year = $y
+             AND budget_line = $l""",
+        {"t": table, "y": year, "l": line},
+    )
+    return rows.row(0, named=True) if rows.height else None
+
+
+def _shift(month: date, by: int) -> date:
+    return month_of(month_index(month) + by)
+
+
+def spend_section(ctx: Context) -> tuple[Section, dict]:
+    L, year = ctx.L, ctx.month.year
+    start, stop = date(year, 1, 1), date(year + 1, 1, 1)
+    actual_until = max(ctx.month, ctx.origin) if ctx.origin else ctx.month
+    actual = actual_months(ctx.con, start, min(stop, _shift(actual_until, 1)))
+    forecast = forecast_months(ctx.con) if ctx.origin else pl.DataFrame()
+    forecast_by_month = {r["month"]: r for r in forecast.iter_rows(named=True)}
+    columns = [
+        Column("month", L("c_month"), "month"),
+        Column("dossiers", L("c_dossiers"), "count"),
+        Column("persons", L("c_persons"), "count"),
+        Column("commitments", L("c_commitments"), "eur"),
+        Column("ticket", L("c_ticket"), "eur"),
+        Column("paid", L("c_paid"), "eur"),
+        Column("forecast", L("c_forecast"), "eur"),
+        Column("range80", "80 %", "eur_range"),
+        Column("range95", "95 %", "eur_range"),
+    ]
+    rows: list[tuple] = []
+    for r in actual.iter_rows(named=True):
+        rows.append(
+            (r["month"], r["dossiers"], r["persons"], r["commitments"], r["ticket"], r["paid"])
+            + (None,) * 3
+        )
+    for m in (month_of(i) for i in range(month_index(start), month_index(stop))):
+        f = forecast_by_month.get(m)
+        if f and (ctx.origin is None or m > ctx.origin):
+            rows.append(
+                (m, None, None, None, None, None, f["mean"], (f["lo80"], f["hi80"]))
+                + ((f["lo95"], f["hi95"]),)
+            )
+    to_date = actual.filter(pl.col("month") <= ctx.month)
+    sums = {c: to_date[c].sum() for c in ("dossiers", "persons")} | {
+        c: _dsum(to_date[c]) for c in ("commitments", "ticket", "paid")
+    }
+    emphasis = {len(rows)}
+    rows.append(
+        (L("r_to_date", year=year), sums["dossiers"], sums["persons"])
+        + (sums["commitments"], sums["ticket"], sums["paid"], None, None, None)
+    )
+    facts = {"ytd": sums["commitments"], "projected": None}
+    rest = _forecast_year(ctx.con, "2026", year) if ctx.origin else None
+    known = _dsum(actual.filter(pl.col("month") <= (ctx.origin or ctx.month))["commitments"])
+    if rest is not None or (ctx.origin and ctx.origin >= date(year, 12, 1)):
+        rest = rest or dict.fromkeys(("mean", "lo80", "hi80", "lo95", "hi95"), Decimal(0))
+        projected = {k: known + rest[k] for k in rest}
+        emphasis.add(len(rows))
+        rows.append(
+            (L("r_projected", year=year), None, None, None, None, None, projected["mean"])
+            + ((projected["lo80"], projected["hi80"]), (projected["lo95"], projected["hi95"]))
+        )
+        facts["projected"] = projected
+    table = Table("spend", L("t_spend"), L("t_spend"), columns, rows, emphasis=emphasis)
+    chart_actual = actual_months(
+        ctx.con, _shift(ctx.origin or ctx.month, -TIMELINE_MONTHS + 1), _shift(actual_until, 1)
+    )
+    chart = charts.fan_chart(
+        L,
+        chart_actual.select("month", "commitments"),
+        forecast.filter(pl.col("month") > ctx.origin) if ctx.origin else forecast,
+    )
+    intro = L("s_spend_intro", year=year, origin=L.short_month(ctx.origin or ctx.month))
+    return Section("spend", L("s_spend"), intro, [table], [chart]), facts
+
+
+def _dsum(series: pl.Series) -> Decimal:
+    """Exact sum of a Decimal column (0 when empty)."""
+    total = series.sum()
+    return Decimal(0) if total is None else Decimal(total)
+
+
+# --- next year's budget --------------------------------------------------------------
+
+
+def budget_section(ctx: Context) -> tuple[Section, dict]:
+    L, year = ctx.L, ctx.next_year
+    frame = query_frame(
+        ctx.con,
+        """SELECT "table", budget_line, mean, lo80, hi80, lo95, hi95 FROM budget_forecast
+           WHERE level = 'total' AND period = 'year' AND year = $y""",
+        {"y": year},
+    )
+    cells = {(r["table"], r["budget_line"]): r for r in frame.iter_rows(named=True)}
+    columns = [Column("line", L("c_line"))]
+    for table, label in (("2025", "c_t2025"), ("2026", "c_t2026"), ("2026 - 2025", "c_diff")):
+        key = table.replace(" - ", "_minus_")
+        columns += [
+            Column(f"{key}_mean", f"{L(label)}: {L('c_mean')}", "eur"),
+            Column(f"{key}_80", f"{L(label)}: 80 %", "eur_range"),
+            Column(f"{key}_95", f"{L(label)}: 95 %", "eur_range"),
+        ]
+    rows = []
+    for line in LINES:
+        row: list = [L(f"l_{line}")]
+        for table in ("2025", "2026", "2026 - 2025"):
+            c = cells.get((table, line))
+            row += [c["mean"], (c["lo80"], c["hi80"]), (c["lo95"], c["hi95"])] if c else [None] * 3
+        rows.append(tuple(row))
+    lines = Table(
+        "budget",
+        L("t_budget"),
+        L("t_budget"),
+        columns,
+        rows,
+        emphasis={LINES.index("total")},
+    )
+    tables = sorted({t for t, _ in cells if " - " not in t}, key=lambda t: (t != "2025", t))
+    every = Table(
+        "tables",
+        L("t_tables"),
+        L("t_tables"),
+        [
+            Column("table", L("c_table")),
+            Column("mean", L("c_mean"), "eur"),
+            Column("range80", "80 %", "eur_range"),
+            Column("range95", "95 %", "eur_range"),
+            Column("diff", f"− 2025: {L('c_mean')}", "eur"),
+            Column("diff80", "− 2025: 80 %", "eur_range"),
+        ],
+        [_table_row(cells, t) for t in tables],
+    )
+    chart = charts.budget_bars(L, year, cells, [line for line in LINES if line != "total"])
+    facts = {"next": cells.get(("2026", "total")), "diff": cells.get(("2026 - 2025", "total"))}
+    section = Section(
+        "budget", L("s_budget", year=year), L("s_budget_intro", year=year), [lines, every], [chart]
+    )
+    return section, facts
+
+
+def _table_row(cells: dict, table: str) -> tuple:
+    c = cells[(table, "total")]
+    d = cells.get((f"{table} - 2025", "total"))
+    return (
+        table,
+        c["mean"],
+        (c["lo80"], c["hi80"]),
+        (c["lo95"], c["hi95"]),
+        d["mean"] if d else None,
+        (d["lo80"], d["hi80"]) if d else None,
+    )
+
+
+# --- top countries -------------------------------------------------------------------
+
+
+def countries_section(ctx: Context) -> Section:
+    L, year = ctx.L, ctx.next_year
+    money = query_frame(
+        ctx.con,
+        """SELECT key AS country,
+                  max(mean) FILTER ("table" = '2025') AS mean_2025,
+                  max(mean) FILTER ("table" = '2026') AS mean_2026,
+                  max(lo80) FILTER ("table" = '2026') AS lo80,
+                  max(hi80) FILTER ("table" = '2026') AS hi80,
+                  max(mean) FILTER ("table" = '2026 - 2025') AS diff
+           FROM budget_forecast
+           WHERE level = 'country' AND period = 'year' AND year = $y AND budget_line = 'total'
+           GROUP BY key""",
+        {"y": year},
+    )
+    volume = query_frame(
+        ctx.con,
+        """SELECT key AS country, sum(mean) AS dossiers_forecast FROM volume_forecast
+           WHERE level = 'country' AND unit = 'dossiers' AND year(month) = $y GROUP BY key""",
+        {"y": year},
+    )
+    recent = query_frame(
+        ctx.con,
+        """SELECT return_country AS country, count(DISTINCT dossier_id) AS dossiers_12m
+           FROM dossier_persons
+           WHERE dossier_status IN ('departed', 'registered')
+             AND registration_date >= $start AND registration_date < $stop
+           GROUP BY 1""",
+        {"start": _shift(ctx.month, -11), "stop": _shift(ctx.month, 1)},
+    )
+    frame = (
+        money.join(volume, on="country", how="left")
+        .join(recent, on="country", how="left")
+        .with_columns(pl.col("dossiers_12m").fill_null(0), pl.col("dossiers_forecast").fill_null(0))
+        .sort("mean_2026", descending=True)
+    )
+    amounts = ["mean_2025", "mean_2026", "diff", "dossiers_forecast"]
+    protected = protect_counts(frame, "country", "dossiers_12m", amounts=amounts)
+    shown = protected.filter((pl.col("country") != OTHER) & pl.col("suppression").is_null()).head(
+        TOP_COUNTRIES
+    )
+    top = set(shown["country"])
+    rest = frame.filter(~pl.col("country").is_in(list(top)))
+    names = country_names()
+    rows = [
+        (
+            r["country"],
+            names.get(r["country"], ""),
+            r["dossiers_12m"],
+            r["dossiers_forecast"],
+            r["mean_2025"],
+            r["mean_2026"],
+            (r["lo80"], r["hi80"]),
+            r["diff"],
+        )
+        for r in shown.iter_rows(named=True)
+    ]
+    if rest.height:
+        rows.append(
+            (L("r_other"), f"{rest.height}", _count_or_small(int(rest["dossiers_12m"].sum())))
+            + (float(rest["dossiers_forecast"].sum()),)
+            + (_dsum(rest["mean_2025"]), _dsum(rest["mean_2026"]), None, _dsum(rest["diff"]))
+        )
+    total = (
+        L("r_total"),
+        "",
+        int(frame["dossiers_12m"].sum()),
+        float(frame["dossiers_forecast"].sum()),
+        _dsum(frame["mean_2025"]),
+        _dsum(frame["mean_2026"]),
+        None,
+        _dsum(frame["diff"]),
+    )
+    rows.append(total)
+    columns = [
+        Column("country", L("c_country")),
+        Column("name", L("c_name")),
+        Column("dossiers_12m", L("c_dossiers_12m"), "count"),
+        Column("dossiers_forecast", f"{L('c_dossiers_fc')} {year}", "number"),
+        Column("mean_2025", L("c_t2025"), "eur"),
+        Column("mean_2026", L("c_t2026"), "eur"),
+        Column("range80", f"{L('c_t2026')}: 80 %", "eur_range"),
+        Column("diff", L("c_diff"), "eur"),
+    ]
+    table = Table(
+        "countries",
+        L("t_countries"),
+        L("t_countries"),
+        columns,
+        rows,
+        note=L("note_pool_intervals"),
+        emphasis={len(rows) - 1},
+    )
+    intro = L("s_countries_intro", year=year)
+    return Section("countries", L("s_countries", year=year), intro, [table])
+
+
+def _count_or_small(n: int):
+    return SMALL_CELL if 0 < n < THRESHOLD else n
+
+
+# --- table comparison ----------------------------------------------------------------
+
+
+def comparison_section(ctx: Context) -> Section:
+    L, year = ctx.L, ctx.month.year
+    per_country = query_frame(
+        ctx.con,
+        """SELECT return_country AS country, sum(persons)::BIGINT AS persons,
+                  sum(cost_2025) AS cost_2025, sum(cost_2026) AS cost_2026,
+                  sum(difference) AS difference,
+                  sum(persons_better_off)::BIGINT AS better,
+                  sum(persons_worse_off)::BIGINT AS worse
+           FROM table_comparison WHERE registration_year = $y AND budget_line = 'total'
+           GROUP BY 1 ORDER BY persons DESC, country""",
+        {"y": year},
+    )
+    counts = ["persons", "better", "worse"]
+    money = ["cost_2025", "cost_2026", "difference"]
+    protected = protect_counts(per_country, "country", counts, amounts=money)
+    names = country_names()
+    columns = [
+        Column("country", L("c_country")),
+        Column("name", L("c_name")),
+        Column("persons", L("c_persons"), "count"),
+        Column("cost_2025", L("c_cost2025"), "eur"),
+        Column("cost_2026", L("c_cost2026"), "eur"),
+        Column("difference", L("c_diff"), "eur"),
+        Column("better", L("c_better"), "count"),
+        Column("worse", L("c_worse"), "count"),
+    ]
+    shown = protected.filter(pl.col("country") != OTHER)
+    pool = protected.filter(pl.col("country") == OTHER)
+    raw = {r["country"]: r for r in per_country.iter_rows(named=True)}
+    rows = [
+        _protected_row(r, raw.get(r["country"]), names, counts, money)
+        for r in shown.iter_rows(named=True)
+    ]
+    if pool.height:
+        pooled = pool.row(0, named=True)
+        rows.append(_protected_row(pooled, None, names, counts, money, L("r_other")))
+    rows.append(
+        (L("r_total"), "", *(int(per_country[c].sum()) for c in counts[:1]))
+        + tuple(_dsum(per_country[c]) for c in money)
+        + tuple(int(per_country[c].sum()) for c in counts[1:])
+    )
+    if protected["total_hidden"].any():
+        rows = rows[-1:]
+        rows[0] = (rows[0][0], "", SMALL_CELL, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)
+    table = Table(
+        "comparison", L("t_comparison"), L("t_comparison"), columns, rows, emphasis={len(rows) - 1}
+    )
+    categories = query_frame(
+        ctx.con,
+        """SELECT category, sum(persons)::BIGINT AS persons, sum(cost_2025) AS cost_2025,
+                  sum(cost_2026) AS cost_2026, sum(difference) AS difference,
+                  sum(persons_better_off)::BIGINT AS better,
+                  sum(persons_worse_off)::BIGINT AS worse
+           FROM table_comparison WHERE registration_year = $y AND budget_line = 'total'
+           GROUP BY 1 ORDER BY category NULLS LAST""",
+        {"y": year},
+    )
+    by_category = Table(
+        "categories",
+        L("t_categories"),
+        L("t_categories"),
+        [Column("category", L("c_category")), *columns[2:]],
+        [
+            (
+                L("r_category", n=r["category"]) if r["category"] else L("r_no_category"),
+                *(_count_or_small(r["persons"]),),
+                r["cost_2025"],
+                r["cost_2026"],
+                r["difference"],
+                _count_or_small(r["better"]),
+                _count_or_small(r["worse"]),
+            )
+            for r in categories.iter_rows(named=True)
+        ],
+    )
+    intro = L("s_comparison_intro", year=year)
+    return Section("comparison", L("s_comparison"), intro, [table, by_category])
+
+
+def _protected_row(
+    r: dict, raw: dict | None, names, counts, money, label: str | None = None
+) -> tuple:
+    """A row of the comparison as shown: a hidden count is ``<5`` where it is itself
+    small, ``x`` where it is hidden with the row (its own value is 5 or more)."""
+
+    def count(c):
+        if r[c] is not None:
+            return r[c]
+        own = raw[c] if raw else None
+        return SMALL_CELL if own is not None and 0 < own < THRESHOLD else HIDDEN
+
+    hidden = r["suppression"] in (SMALL, COMPLEMENTARY)
+    return (
+        label or r["country"],
+        "" if label else names.get(r["country"], ""),
+        count(counts[0]),
+        *(HIDDEN if hidden or r[c] is None else r[c] for c in money),
+        *(count(c) for c in counts[1:]),
+    )
+
+
+# --- misuse alarms -------------------------------------------------------------------
+
+METHODS = {
+    "negbin_glm": "negative-binomial GLM",
+    "ears_c2": "EARS C2",
+    "funnel": "funnel limits",
+}
+
+
+def localised_reason(L: Labels, r: dict) -> str:
+    indicator = L(f"i_{r['indicator']}")
+    values = {
+        "indicator": indicator,
+        "observed": L.number(r["observed"]),
+        "expected": L.number(r["expected"], 1),
+        "upper": L.number(r["upper"], 1),
+        "method": METHODS.get(r["method"], r["method"]),
+        "q": f"{r['q_value']:.2g}".replace(".", "," if L.lang != "en" else "."),
+        "denominator": L.number(r["denominator"] or 0),
+    }
+    key = "reason" if r["indicator"].startswith("registered_") else "reason_share"
+    return L(key, **values)
+
+
+def alarms_section(ctx: Context) -> tuple[Section, int]:
+    L = ctx.L
+    start = _shift(ctx.month, -ALARM_MONTHS + 1)
+    alarms = query_frame(
+        ctx.con,
+        """SELECT a.month, a.country, a.grouping, a.indicator, a.observed, a.denominator,
+                  a.expected, a.upper, a.q_value, a.method, a.reason, l.first_seen
+           FROM misuse_alarms a LEFT JOIN misuse_alarm_log l
+             USING (grouping, country, month, indicator)
+           WHERE a.alarm AND a.month BETWEEN $start AND $month
+           ORDER BY a.month DESC, a.country, a.indicator""",
+        {"start": start, "month": ctx.month},
+    )
+    names = country_names()
+    rows = []
+    for r in alarms.iter_rows(named=True):
+        small = r["observed"] < THRESHOLD
+        rows.append(
+            (
+                r["month"],
+                r["country"],
+                names.get(r["country"], ""),
+                L(f"g_{r['grouping']}"),
+                L(f"i_{r['indicator']}"),
+                SMALL_CELL if small else r["observed"],
+                r["expected"],
+                r["upper"],
+                r["q_value"],
+                HIDDEN if small else localised_reason(L, r),
+                r["first_seen"].date() if r["first_seen"] else None,
+            )
+        )
+    columns = [
+        Column("month", L("c_month"), "month"),
+        Column("country", L("c_country")),
+        Column("name", L("c_name")),
+        Column("grouping", L("c_grouping")),
+        Column("indicator", L("c_indicator")),
+        Column("observed", L("c_observed"), "count"),
+        Column("expected", L("c_expected"), "number"),
+        Column("upper", L("c_upper"), "number"),
+        Column("q", L("c_q"), "number", decimals=3),
+        Column("reason", L("c_reason")),
+        Column("first_seen", L("c_first_seen"), "date"),
+    ]
+    table = Table(
+        "alarms",
+        L("t_alarms"),
+        L("t_alarms"),
+        columns,
+        rows,
+        note=None if rows else L("no_alarms"),
+    )
+    focus = query_frame(
+        ctx.con,
+        """SELECT month, country, observed, expected_from_before_2025, ratio_to_before_2025
+           FROM misuse_focus
+           WHERE indicator = 'registered_dossiers' AND month BETWEEN $start AND $month
+           ORDER BY country, month""",
+        {"start": _shift(ctx.month, -5), "month": ctx.month},
+    )
+    focus_table = Table(
+        "focus",
+        L("t_focus"),
+        L("t_focus"),
+        [
+            Column("month", L("c_month"), "month"),
+            Column("country", L("c_country")),
+            Column("observed", f"{L('c_dossiers')} ({L('c_observed').lower()})", "count"),
+            Column("expected", f"{L('c_expected')} (2022–2024)", "number"),
+            Column("ratio", L("c_ratio"), "number", decimals=2),
+        ],
+        [
+            (
+                r["month"],
+                r["country"],
+                _count_or_small(r["observed"]),
+                r["expected_from_before_2025"],
+                HIDDEN if 0 < r["observed"] < THRESHOLD else r["ratio_to_before_2025"],
+            )
+            for r in focus.iter_rows(named=True)
+        ],
+    )
+    timeline = query_frame(
+        ctx.con,
+        """SELECT month, country, indicator FROM misuse_alarms
+           WHERE alarm AND month BETWEEN $start AND $month""",
+        {"start": _shift(ctx.month, -TIMELINE_MONTHS + 1), "month": ctx.month},
+    )
+    chart = charts.alarm_timeline(L, timeline, _shift(ctx.month, -TIMELINE_MONTHS + 1), ctx.month)
+    this_month = int(alarms.filter(pl.col("month") == ctx.month).height)
+    intro = L("s_alarms_intro", month=L.month(ctx.month))
+    section = Section("alarms", L("s_alarms"), intro, [table, focus_table], [chart])
+    return section, this_month
+
+
+# --- data quality, parameters, backtest ----------------------------------------------
+
+
+def quality_section(ctx: Context) -> tuple[Section, tuple[int, int]]:
+    L = ctx.L
+    files = query_frame(
+        ctx.con,
+        """SELECT status, count(*) AS files, sum(rows_read)::BIGINT AS rows_read,
+                  sum(rows_accepted)::BIGINT AS rows_accepted,
+                  sum(rows_quarantined)::BIGINT AS rows_quarantined
+           FROM ingested_files GROUP BY 1 ORDER BY files DESC""",
+    )
+    reasons = query_frame(
+        ctx.con,
+        """SELECT split_part(reason, ':', 1) AS rule, count(*) AS n FROM quarantine
+           GROUP BY 1 ORDER BY n DESC, rule""",
+    )
+    file_rows = [tuple(r.values()) for r in files.iter_rows(named=True)]
+    read = int(files["rows_read"].sum() or 0)
+    quarantined = int(files["rows_quarantined"].sum() or 0)
+    if file_rows:
+        file_rows.append(
+            (L("r_total"), int(files["files"].sum()), read)
+            + (int(files["rows_accepted"].sum()), quarantined)
+        )
+    files_table = Table(
+        "files",
+        L("t_files"),
+        L("t_files"),
+        [
+            Column("status", L("c_status")),
+            Column("files", L("c_files"), "count"),
+            Column("rows_read", L("c_rows_read"), "count"),
+            Column("rows_accepted", L("c_rows_accepted"), "count"),
+            Column("rows_quarantined", L("c_rows_quarantined"), "count"),
+        ],
+        file_rows,
+        emphasis={len(file_rows) - 1} if file_rows else set(),
+        note=None if file_rows else L("missing", what=L("missing_table", table="ingested_files")),
+    )
+    reasons_table = Table(
+        "quarantine",
+        L("t_quarantine"),
+        L("t_quarantine"),
+        [Column("rule", L("c_rule_reason")), Column("rows", L("c_rows"), "count")],
+        [tuple(r) for r in reasons.iter_rows()],
+    )
+    section = Section("quality", L("s_quality"), L("s_quality_intro"), [files_table, reasons_table])
+    return section, (quarantined, read)
+
+
+def parameters_section(ctx: Context) -> Section:
+    L, year = ctx.L, ctx.next_year
+    frame = query_frame(
+        ctx.con,
+        """SELECT "table", rule, parameter, label, "values", unit, source, resting_cents,
+                  resting_share FROM budget_assumptions WHERE year = $y
+           ORDER BY "table", resting_cents DESC NULLS LAST, parameter""",
+        {"y": year},
+    )
+    rows = [
+        (
+            r["table"],
+            r["rule"],
+            r["parameter"],
+            r["label"],
+            r["values"],
+            r["unit"],
+            r["source"],
+            None if r["resting_cents"] is None else Decimal(r["resting_cents"]) / 100,
+            r["resting_share"],
+        )
+        for r in frame.iter_rows(named=True)
+    ]
+    table = Table(
+        "parameters",
+        L("t_parameters"),
+        L("t_parameters"),
+        [
+            Column("table", L("c_table")),
+            Column("rule", L("c_rule")),
+            Column("parameter", L("c_parameter")),
+            Column("label", L("c_label")),
+            Column("values", L("c_values")),
+            Column("unit", L("c_unit")),
+            Column("source", L("c_source")),
+            Column("resting", L("c_resting"), "eur"),
+            Column("share", L("c_resting_share"), "share"),
+        ],
+        rows,
+    )
+    intro = L("s_parameters_intro", year=year)
+    return Section("parameters", L("s_parameters"), intro, [table])
+
+
+def backtest_section(ctx: Context) -> Section:
+    L = ctx.L
+    frame = query_frame(
+        ctx.con,
+        """SELECT country_group, origins, mase_model, mase_seasonal_naive,
+                  mase_exponential_smoothing, coverage80, coverage95, annual_bias,
+                  horizon_months
+           FROM forecast_backtest ORDER BY country_group = 'total', country_group""",
+    )
+    rows = [tuple(r.values())[:-1] for r in frame.iter_rows(named=True)]
+    table = Table(
+        "backtest",
+        L("t_backtest"),
+        L("t_backtest"),
+        [
+            Column("group", L("c_group")),
+            Column("origins", L("c_origins"), "count"),
+            Column("mase_model", L("c_mase_model"), "number", 2),
+            Column("mase_naive", L("c_mase_naive"), "number", 2),
+            Column("mase_ses", L("c_mase_ses"), "number", 2),
+            Column("cov80", L("c_cov80"), "share"),
+            Column("cov95", L("c_cov95"), "share"),
+            Column("bias", L("c_bias"), "share"),
+        ],
+        rows,
+        emphasis={len(rows) - 1} if rows else set(),
+    )
+    horizon = frame["horizon_months"][0] if frame.height else 12
+    return Section("backtest", L("s_backtest"), L("s_backtest_intro", horizon=horizon), [table])
+
+
+def _missing(ctx: Context, key: str, title: str, what: str) -> Section:
+    return Section(key, title, ctx.L("missing", what=what))
+
+
+# --- the whole report ----------------------------------------------------------------
+
+
+def build_report(
+    con: duckdb.DuckDBPyConnection,
+    month: date | None = None,
+    lang: str = "en",
+    source: str = "",
+    generated_at: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """The report of ``month`` (default: the latest complete month) in ``lang``."""
+    say = progress or (lambda _m: None)
+    L = Labels(lang)
+    month = report_month(con, month)
+    origin, draws, next_year = _forecast_origin(con)
+    ctx = Context(con, L, month, origin, draws, next_year)
+    needed = [t for t in ("entitlements", "table_comparison") if not _has_rows(con, t)]
+    if needed:
+        raise ReportError(
+            f"the warehouse has no {' or '.join(needed)} yet: run the entitlements assets "
+            "(reab run, or reab entitlements) before the report"
+        )
+    say(f"report {month:%Y-%m} ({lang}): spend to date")
+    spend, spend_facts = spend_section(ctx)
+    sections = [spend]
+    no_forecast = L("missing_forecast")
+    budget_facts: dict = {}
+    if next_year is not None:
+        say(f"report {month:%Y-%m} ({lang}): budget {next_year} and countries")
+        budget, budget_facts = budget_section(ctx)
+        sections += [budget, countries_section(ctx)]
+    else:
+        sections.append(_missing(ctx, "budget", L("s_budget", year=month.year + 1), no_forecast))
+    say(f"report {month:%Y-%m} ({lang}): table comparison, alarms, data quality")
+    sections.append(comparison_section(ctx))
+    if _has_rows(con, "misuse_alarms"):
+        alarms, alarms_now = alarms_section(ctx)
+    else:
+        what = L("missing_table", table="misuse_alarms")
+        alarms, alarms_now = _missing(ctx, "alarms", L("s_alarms"), what), None
+    sections.append(alarms)
+    quality, (quarantined, read) = quality_section(ctx)
+    sections.append(quality)
+    if next_year is not None and _has_rows(con, "budget_assumptions"):
+        sections.append(parameters_section(ctx))
+    if _has_rows(con, "forecast_backtest"):
+        sections.append(backtest_section(ctx))
+    else:
+        what = L("missing_table", table="forecast_backtest")
+        sections.append(_missing(ctx, "backtest", L("s_backtest"), what))
+    facts = _facts(ctx, spend_facts, budget_facts, alarms_now, quarantined, read)
+    subtitle = L(
+        "subtitle",
+        month=L.month(month),
+        data_to=str(scalar(con, "SELECT max(registration_date) FROM dossier_persons")),
+        origin=L.short_month(origin) if origin else "–",
+        draws=L.number(draws or 0),
+    )
+    if generated_at:
+        subtitle += " · " + L("generated", at=generated_at, db=source)
+    return Report(month, lang, L("title"), subtitle, facts, sections, L("footnote"))
+
+
+def _facts(ctx, spend, budget, alarms_now, quarantined, read) -> list[tuple[str, str]]:
+    L, year, next_year = ctx.L, ctx.month.year, ctx.next_year
+
+    def interval(c) -> str:
+        return f"{L.eur(c['mean'])} ({L.eur(c['lo80'])} – {L.eur(c['hi80'])})"
+
+    facts = [(L("fact_ytd", year=year), L.eur(spend["ytd"]))]
+    if spend["projected"]:
+        facts.append((L("fact_projected", year=year), interval(spend["projected"])))
+    if budget.get("next"):
+        facts.append((L("fact_next", year=next_year), interval(budget["next"])))
+    if budget.get("diff"):
+        facts.append((L("fact_diff", year=next_year), interval(budget["diff"])))
+    if alarms_now is not None:
+        facts.append((L("fact_alarms", month=L.month(ctx.month)), L.number(alarms_now)))
+    facts.append((L("fact_quarantine"), f"{L.number(quarantined)} / {L.number(read)}"))
+    return facts

@@ -1,0 +1,459 @@
+# ruff: noqa: E501 - a table of translations: one text per line reads best
+"""Report labels in Dutch, French and English, and number formats per language.
+
+One entry per text: ``key: (en, nl, fr)``. A missing key or language is an error at
+import time (``_check``), never an English word in a Dutch report.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+LANGUAGES = ("nl", "fr", "en")
+_INDEX = {"en": 0, "nl": 1, "fr": 2}
+
+TEXT: dict[str, tuple[str, str, str]] = {
+    # cover
+    "title": (
+        "Voluntary return (REAB): monthly management report",
+        "Vrijwillige terugkeer (REAB): maandelijks managementrapport",
+        "Retour volontaire (REAB) : rapport mensuel de gestion",
+    ),
+    "subtitle": (
+        "Report month {month} · data to {data_to} · forecast from {origin} ({draws} draws)",
+        "Rapportmaand {month} · gegevens tot {data_to} · prognose vanaf {origin} ({draws} trekkingen)",
+        "Mois du rapport {month} · données jusqu'au {data_to} · prévision depuis {origin} ({draws} tirages)",
+    ),
+    "generated": (
+        "Generated {at} from {db}",
+        "Gemaakt op {at} uit {db}",
+        "Produit le {at} à partir de {db}",
+    ),
+    "footnote": (
+        "Counts below 5 per country are shown as <5; a value hidden so that such a count "
+        "cannot be derived is shown as x; hidden rows are pooled in 'other countries', so "
+        "the totals add up. Money: commitments (a dossier's amounts fall in its registration "
+        "month; cancelled and no-show dossiers cost nothing), EUR.",
+        "Aantallen onder 5 per land staan als <5; een waarde die verborgen is zodat zo'n "
+        "aantal niet af te leiden is, staat als x; verborgen rijen zijn samengevoegd in "
+        "'andere landen', zodat de totalen kloppen. Bedragen: engagementen (de bedragen van "
+        "een dossier vallen in de maand van inschrijving; geannuleerde dossiers en no-shows "
+        "kosten niets), EUR.",
+        "Les effectifs inférieurs à 5 par pays sont notés <5 ; une valeur masquée pour "
+        "qu'un tel effectif ne puisse être déduit est notée x ; les lignes masquées sont "
+        "regroupées dans « autres pays », de sorte que les totaux restent exacts. Montants : "
+        "engagements (les montants d'un dossier tombent dans son mois d'inscription ; les "
+        "dossiers annulés et les no-shows ne coûtent rien), EUR.",
+    ),
+    "fact_ytd": (
+        "Commitments {year} to date",
+        "Engagementen {year} tot nu",
+        "Engagements {year} à ce jour",
+    ),
+    "fact_projected": (
+        "Projected {year} (80 %)",
+        "Verwacht {year} (80 %)",
+        "Projection {year} (80 %)",
+    ),
+    "fact_next": (
+        "Budget {year}, 2026 table (80 %)",
+        "Budget {year}, tabel 2026 (80 %)",
+        "Budget {year}, barème 2026 (80 %)",
+    ),
+    "fact_diff": (
+        "2026 minus 2025 table, {year}",
+        "Tabel 2026 min 2025, {year}",
+        "Barème 2026 moins 2025, {year}",
+    ),
+    "fact_alarms": (
+        "Misuse alarms in {month}",
+        "Misbruikalarmen in {month}",
+        "Alertes d'abus en {month}",
+    ),
+    "fact_quarantine": (
+        "Rows quarantined / read",
+        "Rijen in quarantaine / gelezen",
+        "Lignes en quarantaine / lues",
+    ),
+    # sections
+    "s_spend": (
+        "Spend to date against forecast",
+        "Uitgaven tot nu tegenover de prognose",
+        "Dépenses à ce jour et prévision",
+    ),
+    "s_spend_intro": (
+        "Commitments per registration month of {year} under the table that applies, and what was paid "
+        "according to the extracts. Months after {origin} are the forecast (2026 table) with its 80 % "
+        "and 95 % intervals; the projected year adds the forecast to the actual months.",
+        "Engagementen per inschrijvingsmaand van {year} onder de geldende tabel, en wat volgens de "
+        "extracten betaald is. De maanden na {origin} zijn de prognose (tabel 2026) met haar 80 %- en "
+        "95 %-intervallen; het verwachte jaar telt de prognose op bij de werkelijke maanden.",
+        "Engagements par mois d'inscription de {year} selon le barème applicable, et ce qui a été payé "
+        "selon les extraits. Les mois après {origin} sont la prévision (barème 2026) avec ses intervalles "
+        "à 80 % et 95 % ; l'année projetée ajoute la prévision aux mois observés.",
+    ),
+    "s_budget": (
+        "Budget {year}: 2025 table against 2026 table",
+        "Budget {year}: tabel 2025 tegenover tabel 2026",
+        "Budget {year} : barème 2025 et barème 2026",
+    ),
+    "s_budget_intro": (
+        "Forecast commitments of the dossiers registering in {year}, per budget line, under each "
+        "table; the difference is paired draw by draw (same simulated dossiers), so its interval "
+        "is narrower than either table's. Ticket costs are not part of the total.",
+        "Verwachte engagementen van de dossiers die zich in {year} inschrijven, per begrotingslijn, "
+        "onder elke tabel; het verschil is per trekking gepaard (dezelfde gesimuleerde dossiers), "
+        "dus smaller dan het interval van elke tabel. Ticketkosten zitten niet in het totaal.",
+        "Engagements prévus des dossiers qui s'inscrivent en {year}, par ligne budgétaire, selon "
+        "chaque barème ; la différence est appariée tirage par tirage (mêmes dossiers simulés), son "
+        "intervalle est donc plus étroit. Les billets ne font pas partie du total.",
+    ),
+    "s_countries": (
+        "Top return countries, {year}",
+        "Belangrijkste terugkeerlanden, {year}",
+        "Principaux pays de retour, {year}",
+    ),
+    "s_countries_intro": (
+        "The ten return countries with the largest forecast cost in {year} under the 2026 table; "
+        "the rest are pooled.",
+        "De tien terugkeerlanden met de grootste verwachte kost in {year} onder tabel 2026; de "
+        "andere zijn samengevoegd.",
+        "Les dix pays de retour au coût prévu le plus élevé en {year} selon le barème 2026 ; les "
+        "autres sont regroupés.",
+    ),
+    "s_comparison": (
+        "Who is better or worse off under the 2026 table",
+        "Wie gaat erop vooruit of achteruit met tabel 2026",
+        "Qui gagne ou perd avec le barème 2026",
+    ),
+    "s_comparison_intro": (
+        "Persons of dossiers registered in {year} (departed or registered), priced under both tables.",
+        "Personen van dossiers ingeschreven in {year} (vertrokken of ingeschreven), onder beide tabellen berekend.",
+        "Personnes des dossiers inscrits en {year} (partis ou inscrits), calculées selon les deux barèmes.",
+    ),
+    "s_alarms": ("Misuse alarms", "Misbruikalarmen", "Alertes d'abus"),
+    "s_alarms_intro": (
+        "Alarms of the twelve months to {month}: at least 5 dossiers, above expectation, and q ≤ 0.05 "
+        "(Benjamini–Hochberg over every test of the month).",
+        "Alarmen van de twaalf maanden tot {month}: minstens 5 dossiers, boven de verwachting en q ≤ 0,05 "
+        "(Benjamini–Hochberg over alle tests van de maand).",
+        "Alertes des douze mois jusqu'à {month} : au moins 5 dossiers, au-dessus de l'attendu et q ≤ 0,05 "
+        "(Benjamini–Hochberg sur tous les tests du mois).",
+    ),
+    "s_quality": ("Data quality", "Datakwaliteit", "Qualité des données"),
+    "s_quality_intro": (
+        "Extract files ingested, rows read and rows quarantined (each with its reason in table quarantine).",
+        "Ingelezen extractbestanden, gelezen rijen en rijen in quarantaine (elk met reden in tabel quarantine).",
+        "Fichiers d'extraction ingérés, lignes lues et lignes en quarantaine (chacune avec sa raison dans la table quarantine).",
+    ),
+    "s_parameters": (
+        "Working parameter values",
+        "Werkwaarden van parameters",
+        "Valeurs de travail des paramètres",
+    ),
+    "s_parameters_intro": (
+        "Values not yet confirmed that the {year} figures rest on, and the part of the {year} total that "
+        "rests on each (the total minus the total with that value at 0, same draws).",
+        "Nog niet bevestigde waarden waarop de cijfers van {year} steunen, en het deel van het totaal "
+        "van {year} dat op elk ervan rust (het totaal min het totaal met die waarde op 0, dezelfde trekkingen).",
+        "Valeurs pas encore confirmées sur lesquelles reposent les chiffres de {year}, et la part du total "
+        "{year} qui repose sur chacune (le total moins le total avec cette valeur à 0, mêmes tirages).",
+    ),
+    "s_backtest": (
+        "Forecast backtest",
+        "Terugtoets van de prognose",
+        "Contrôle rétrospectif de la prévision",
+    ),
+    "s_backtest_intro": (
+        "Rolling origins, {horizon}-month horizon: mean absolute scaled error (lower is better; below "
+        "seasonal naive means the model adds something) and how often the intervals held the actual count.",
+        "Rollende startpunten, horizon {horizon} maanden: geschaalde gemiddelde absolute fout (lager is "
+        "beter; onder seizoensnaïef betekent dat het model iets toevoegt) en hoe vaak de intervallen het "
+        "werkelijke aantal bevatten.",
+        "Origines glissantes, horizon de {horizon} mois : erreur absolue moyenne mise à l'échelle (plus "
+        "bas est mieux ; sous le naïf saisonnier, le modèle apporte quelque chose) et fréquence à laquelle "
+        "les intervalles contenaient le nombre observé.",
+    ),
+    "missing": ("Not available: {what}.", "Niet beschikbaar: {what}.", "Non disponible : {what}."),
+    "missing_forecast": (
+        "the warehouse holds no forecast yet (run the forecast assets)",
+        "het magazijn bevat nog geen prognose (voer de prognose-assets uit)",
+        "l'entrepôt ne contient pas encore de prévision (exécuter les assets de prévision)",
+    ),
+    "missing_table": (
+        "table {table} is empty",
+        "tabel {table} is leeg",
+        "la table {table} est vide",
+    ),
+    "no_alarms": (
+        "No alarm in these twelve months.",
+        "Geen alarm in deze twaalf maanden.",
+        "Aucune alerte ces douze mois.",
+    ),
+    # tables and sheets
+    "t_summary": ("Summary", "Samenvatting", "Synthèse"),
+    "t_spend": ("Spend to date", "Uitgaven tot nu", "Dépenses à ce jour"),
+    "t_budget": ("Budget per line", "Budget per lijn", "Budget par ligne"),
+    "t_tables": (
+        "Every table and scenario",
+        "Elke tabel en elk scenario",
+        "Chaque barème et scénario",
+    ),
+    "t_countries": ("Top countries", "Belangrijkste landen", "Principaux pays"),
+    "t_comparison": ("Table comparison", "Vergelijking tabellen", "Comparaison barèmes"),
+    "t_categories": ("Per 2026 category", "Per categorie 2026", "Par catégorie 2026"),
+    "t_alarms": ("Misuse alarms", "Misbruikalarmen", "Alertes d'abus"),
+    "t_focus": ("Lifted restrictions", "Opgeheven beperkingen", "Restrictions levées"),
+    "t_files": ("Files", "Bestanden", "Fichiers"),
+    "t_quarantine": ("Quarantine reasons", "Redenen quarantaine", "Raisons quarantaine"),
+    "t_parameters": ("Working parameters", "Werkparameters", "Paramètres de travail"),
+    "t_backtest": ("Backtest", "Terugtoets", "Contrôle rétrospectif"),
+    # columns
+    "c_month": ("Month", "Maand", "Mois"),
+    "c_dossiers": ("Dossiers", "Dossiers", "Dossiers"),
+    "c_persons": ("Persons", "Personen", "Personnes"),
+    "c_commitments": ("Commitments", "Engagementen", "Engagements"),
+    "c_ticket": ("Tickets", "Tickets", "Billets"),
+    "c_paid": ("Paid (extracts)", "Betaald (extracten)", "Payé (extraits)"),
+    "c_forecast": ("Forecast", "Prognose", "Prévision"),
+    "c_lo80": ("80 % low", "80 % laag", "80 % bas"),
+    "c_hi80": ("80 % high", "80 % hoog", "80 % haut"),
+    "c_lo95": ("95 % low", "95 % laag", "95 % bas"),
+    "c_hi95": ("95 % high", "95 % hoog", "95 % haut"),
+    "c_line": ("Budget line", "Begrotingslijn", "Ligne budgétaire"),
+    "c_t2025": ("2025 table", "Tabel 2025", "Barème 2025"),
+    "c_t2026": ("2026 table", "Tabel 2026", "Barème 2026"),
+    "c_diff": ("2026 − 2025", "2026 − 2025", "2026 − 2025"),
+    "c_table": ("Table", "Tabel", "Barème"),
+    "c_mean": ("Mean", "Gemiddelde", "Moyenne"),
+    "c_country": ("Country", "Land", "Pays"),
+    "c_name": ("Name", "Naam", "Nom"),
+    "c_dossiers_fc": ("Dossiers forecast", "Dossiers prognose", "Dossiers prévus"),
+    "c_dossiers_12m": (
+        "Dossiers last 12 months",
+        "Dossiers laatste 12 maanden",
+        "Dossiers 12 derniers mois",
+    ),
+    "c_cost2025": ("Cost 2025 table", "Kost tabel 2025", "Coût barème 2025"),
+    "c_cost2026": ("Cost 2026 table", "Kost tabel 2026", "Coût barème 2026"),
+    "c_better": ("Better off", "Gaan erop vooruit", "Y gagnent"),
+    "c_worse": ("Worse off", "Gaan erop achteruit", "Y perdent"),
+    "c_category": ("Category", "Categorie", "Catégorie"),
+    "c_indicator": ("Indicator", "Indicator", "Indicateur"),
+    "c_observed": ("Observed", "Waargenomen", "Observé"),
+    "c_expected": ("Expected", "Verwacht", "Attendu"),
+    "c_upper": ("Upper bound", "Bovengrens", "Borne supérieure"),
+    "c_q": ("q", "q", "q"),
+    "c_method": ("Method", "Methode", "Méthode"),
+    "c_reason": ("Reason", "Reden", "Raison"),
+    "c_first_seen": ("First seen", "Eerst gezien", "Vue la première fois"),
+    "c_grouping": ("Grouping", "Indeling", "Regroupement"),
+    "c_ratio": ("Ratio to 2022–2024", "Verhouding tot 2022–2024", "Rapport à 2022–2024"),
+    "c_status": ("Status", "Status", "Statut"),
+    "c_files": ("Files", "Bestanden", "Fichiers"),
+    "c_rows_read": ("Rows read", "Rijen gelezen", "Lignes lues"),
+    "c_rows_accepted": ("Rows accepted", "Rijen aanvaard", "Lignes acceptées"),
+    "c_rows_quarantined": ("Rows quarantined", "Rijen in quarantaine", "Lignes en quarantaine"),
+    "c_rule_reason": (
+        "Reason (column or rule)",
+        "Reden (kolom of regel)",
+        "Raison (colonne ou règle)",
+    ),
+    "c_rows": ("Rows", "Rijen", "Lignes"),
+    "c_rule": ("Rule", "Regel", "Règle"),
+    "c_parameter": ("Parameter", "Parameter", "Paramètre"),
+    "c_label": ("Meaning", "Betekenis", "Signification"),
+    "c_values": ("Value (from date)", "Waarde (vanaf datum)", "Valeur (à partir de)"),
+    "c_unit": ("Unit", "Eenheid", "Unité"),
+    "c_source": ("Source", "Bron", "Source"),
+    "c_resting": ("Resting on it", "Steunt erop", "Repose dessus"),
+    "c_resting_share": ("Share of total", "Aandeel in totaal", "Part du total"),
+    "c_group": ("Country group", "Landengroep", "Groupe de pays"),
+    "c_origins": ("Origins", "Startpunten", "Origines"),
+    "c_mase_model": ("MASE model", "MASE model", "MASE modèle"),
+    "c_mase_naive": ("MASE seasonal naive", "MASE seizoensnaïef", "MASE naïf saisonnier"),
+    "c_mase_ses": ("MASE exp. smoothing", "MASE exp. afvlakking", "MASE lissage exp."),
+    "c_cov80": ("80 % coverage", "80 %-dekking", "Couverture 80 %"),
+    "c_cov95": ("95 % coverage", "95 %-dekking", "Couverture 95 %"),
+    "c_bias": ("Annual bias", "Jaarlijkse afwijking", "Biais annuel"),
+    # row labels
+    "r_total": ("Total", "Totaal", "Total"),
+    "r_projected": ("Projected {year}", "Verwacht {year}", "Projection {year}"),
+    "r_to_date": ("{year} to date", "{year} tot nu", "{year} à ce jour"),
+    "r_other": ("other countries", "andere landen", "autres pays"),
+    "r_no_category": ("no category", "geen categorie", "sans catégorie"),
+    "r_category": ("category {n}", "categorie {n}", "catégorie {n}"),
+    "actual": ("actual", "werkelijk", "observé"),
+    "note_pool_intervals": (
+        "Intervals are per row; they do not add up (the pooled row has none).",
+        "Intervallen gelden per rij en tellen niet op (de samengevoegde rij heeft er geen).",
+        "Les intervalles valent par ligne et ne s'additionnent pas (la ligne regroupée n'en a pas).",
+    ),
+    # budget lines
+    "l_transport_allowance": (
+        "Transport allowance",
+        "Transportvergoeding",
+        "Indemnité de transport",
+    ),
+    "l_return_premium": ("Return premium", "Terugkeerpremie", "Prime de retour"),
+    "l_reintegration_base": ("Reintegration, base", "Re-integratie, basis", "Réintégration, base"),
+    "l_priority_topup": ("Priority top-up", "Prioriteitstoeslag", "Supplément prioritaire"),
+    "l_degressive_topup": ("Degressive top-up", "Degressieve toeslag", "Supplément dégressif"),
+    "l_vulnerability_topup": (
+        "Vulnerability top-up",
+        "Kwetsbaarheidstoeslag",
+        "Supplément vulnérabilité",
+    ),
+    "l_medical_topup": ("Medical top-up", "Medische toeslag", "Supplément médical"),
+    "l_amaar": (
+        "Medical assistance (AMAAR)",
+        "Medische bijstand (AMAAR)",
+        "Assistance médicale (AMAAR)",
+    ),
+    "l_balkan_admin_support": (
+        "Balkan administrative support",
+        "Administratieve steun Balkan",
+        "Soutien administratif Balkans",
+    ),
+    "l_partner_service_fee": ("Partner service fee", "Vergoeding partner", "Frais du partenaire"),
+    "l_pap_cash": ("of which cash (PAP)", "waarvan cash (PAP)", "dont espèces (PAP)"),
+    "l_prp_in_kind": ("of which in kind (PRP)", "waarvan in natura (PRP)", "dont en nature (PRP)"),
+    "l_total": ("Total (without tickets)", "Totaal (zonder tickets)", "Total (hors billets)"),
+    "l_ticket": ("Tickets", "Tickets", "Billets"),
+    # charts
+    "ch_fan": (
+        "Monthly commitments: actual and forecast",
+        "Engagementen per maand: werkelijk en prognose",
+        "Engagements mensuels : observés et prévus",
+    ),
+    "ch_fan_desc": (
+        "Line of actual monthly commitments, then the forecast mean with shaded 80 % and 95 % intervals.",
+        "Lijn van de werkelijke engagementen per maand, dan de gemiddelde prognose met gearceerde 80 %- en 95 %-intervallen.",
+        "Courbe des engagements mensuels observés, puis la prévision moyenne avec les intervalles à 80 % et 95 % en grisé.",
+    ),
+    "ch_bars": (
+        "Budget {year} per line: 2025 and 2026 tables",
+        "Budget {year} per lijn: tabellen 2025 en 2026",
+        "Budget {year} par ligne : barèmes 2025 et 2026",
+    ),
+    "ch_bars_desc": (
+        "Bars of the forecast mean per budget line under each table, with 80 % intervals.",
+        "Staven van de gemiddelde prognose per begrotingslijn onder elke tabel, met 80 %-intervallen.",
+        "Barres de la prévision moyenne par ligne budgétaire selon chaque barème, avec intervalles à 80 %.",
+    ),
+    "ch_timeline": ("Alarm timeline", "Tijdlijn van de alarmen", "Chronologie des alertes"),
+    "ch_timeline_desc": (
+        "One mark per country, month and indicator with an alarm, over the last 24 months.",
+        "Eén markering per land, maand en indicator met een alarm, over de laatste 24 maanden.",
+        "Une marque par pays, mois et indicateur en alerte, sur les 24 derniers mois.",
+    ),
+    "ch_eur_thousands": ("EUR thousand", "duizend EUR", "milliers d'EUR"),
+    # indicators and methods
+    "i_registered_dossiers": (
+        "registering dossiers",
+        "inschrijvende dossiers",
+        "dossiers inscrits",
+    ),
+    "i_registered_persons": (
+        "registering persons",
+        "inschrijvende personen",
+        "personnes inscrites",
+    ),
+    "i_vulnerability_share": ("share vulnerable", "aandeel kwetsbaar", "part vulnérable"),
+    "i_short_stay_share": (
+        "share registering ≤ 30 days after arrival",
+        "aandeel ingeschreven ≤ 30 dagen na aankomst",
+        "part inscrite ≤ 30 jours après l'arrivée",
+    ),
+    "i_top_degressive_band_share": (
+        "share in the top degressive band",
+        "aandeel in de hoogste degressieve schijf",
+        "part dans la tranche dégressive la plus haute",
+    ),
+    "i_cancelled_share": (
+        "share of dossiers cancelled",
+        "aandeel geannuleerde dossiers",
+        "part de dossiers annulés",
+    ),
+    "i_repeat_return_share": (
+        "share of repeat returns",
+        "aandeel herhaalde terugkeer",
+        "part de retours répétés",
+    ),
+    "i_multi_dossier_share": (
+        "share already in another dossier",
+        "aandeel al in een ander dossier",
+        "part déjà dans un autre dossier",
+    ),
+    "i_overpaid_share": (
+        "share paid above the table",
+        "aandeel boven de tabel betaald",
+        "part payée au-dessus du barème",
+    ),
+    "g_nationality": ("nationality", "nationaliteit", "nationalité"),
+    "g_return_country": ("return country", "terugkeerland", "pays de retour"),
+    "reason": (
+        "{observed} {indicator} against {expected} expected (upper bound {upper}; {method}); q = {q}",
+        "{observed} {indicator} tegenover {expected} verwacht (bovengrens {upper}; {method}); q = {q}",
+        "{observed} {indicator} pour {expected} attendus (borne supérieure {upper} ; {method}) ; q = {q}",
+    ),
+    "reason_share": (
+        "{indicator}: {observed} of {denominator} against {expected} expected (upper bound {upper}; {method}); q = {q}",
+        "{indicator}: {observed} van {denominator} tegenover {expected} verwacht (bovengrens {upper}; {method}); q = {q}",
+        "{indicator} : {observed} sur {denominator} pour {expected} attendus (borne supérieure {upper} ; {method}) ; q = {q}",
+    ),
+}
+
+MONTHS = {
+    "en": "January February March April May June July August September October November December",
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+}
+
+
+def _check() -> None:
+    for key, texts in TEXT.items():
+        if len(texts) != 3 or not all(texts):
+            raise ValueError(f"report label {key!r} needs English, Dutch and French")
+
+
+_check()
+
+
+class Labels:
+    """The texts and number formats of one language."""
+
+    def __init__(self, lang: str):
+        if lang not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {lang!r}")
+        self.lang = lang
+        self._i = _INDEX[lang]
+
+    def __call__(self, key: str, **values) -> str:
+        return TEXT[key][self._i].format(**values)
+
+    def month(self, d: date) -> str:
+        return f"{MONTHS[self.lang].split()[d.month - 1]} {d.year}"
+
+    def short_month(self, d: date) -> str:
+        return f"{d:%Y-%m}"
+
+    def _separators(self) -> tuple[str, str]:
+        return {"en": (",", "."), "nl": (".", ","), "fr": ("\u202f", ",")}[self.lang]
+
+    def number(self, value, decimals: int = 0) -> str:
+        thousands, point = self._separators()
+        quantum = Decimal(1).scaleb(-decimals)
+        text = f"{Decimal(str(value)).quantize(quantum, ROUND_HALF_UP):,.{decimals}f}"
+        return text.replace(",", "\0").replace(".", point).replace("\0", thousands)
+
+    def eur(self, value, decimals: int = 0) -> str:
+        return (
+            f"€ {self.number(value, decimals)}"
+            if self.lang != "fr"
+            else (f"{self.number(value, decimals)} €")
+        )
+
+    def share(self, value: float, decimals: int = 1) -> str:
+        return f"{self.number(value * 100, decimals)} %"

@@ -1,0 +1,285 @@
+"""The management report: files written, workbook values against the warehouse, the
+small-cell rule on a crafted warehouse, the language, and the Dagster asset/schedules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import openpyxl
+import pytest
+
+from pipelines.calendar import easter_sunday, first_working_day, is_working_day
+from pipelines.cli import main
+from pipelines.defs.report import management_report, monthly_report_schedule
+from pipelines.defs.resources import WarehouseResource
+from pipelines.report import build_report, write_report
+from pipelines.report.render_xlsx import sheet_names
+from pipelines.warehouse import connect, fetch_one, query_frame, scalar
+
+
+@pytest.fixture(scope="module")
+def english(built_warehouse, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    with connect(built_warehouse, read_only=True) as con:
+        (files,) = write_report(con, out, languages=["en"])
+    return files
+
+
+def _rows(sheet) -> list[tuple]:
+    return list(sheet.iter_rows(values_only=True))
+
+
+def _by_first_cell(rows: list[tuple]) -> dict:
+    return {row[0]: row for row in rows[1:]}
+
+
+def test_reab_report_writes_html_pdf_and_xlsx_per_language(built_warehouse, tmp_path, capsys):
+    out = tmp_path / "reports"
+    assert main(["report", "--db", str(built_warehouse), "--out", str(out), "--lang", "nl"]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert len(names) == 3 and all(n.startswith("reab-report-") for n in names)
+    assert {n.rsplit(".", 1)[1] for n in names} == {"html", "pdf", "xlsx"}
+    pdf = next(out.glob("*.pdf")).read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") >= 8
+    html = next(out.glob("*.html")).read_text(encoding="utf-8")
+    assert html.count("<svg") == 3 and "Begrotingslijn" in html and "Budget line" not in html
+    printed = capsys.readouterr().out
+    assert "Management report" in printed and str(next(out.glob("*.xlsx"))) in printed
+
+
+def test_a_month_outside_the_data_is_refused_with_the_range(built_warehouse, tmp_path, capsys):
+    assert (
+        main(["report", "--db", str(built_warehouse), "--out", str(tmp_path), "--month", "2031-01"])
+        == 2
+    )
+    assert "holds registrations from 2019-01" in capsys.readouterr().out
+    assert not list(tmp_path.iterdir())
+
+
+def test_workbook_sheets_formats_and_headers(english):
+    book = openpyxl.load_workbook(english.xlsx)
+    expected = ["Summary", *sheet_names(english.report).values()]
+    assert book.sheetnames == expected
+    for name in expected[1:]:
+        sheet = book[name]
+        assert sheet.freeze_panes == "A2", name
+        header = [cell for cell in sheet[1] if cell.value is not None]
+        assert header and all(cell.font.bold for cell in header), (name, header)
+    budget = book[sheet_names(english.report)["budget"]]
+    total = _by_first_cell(_rows(budget))["Total (without tickets)"]
+    assert all(isinstance(v, int | float) for v in total[1:])  # numbers, not text
+    assert "€" in budget.cell(row=2, column=2).number_format
+
+
+def test_workbook_values_match_the_warehouse(english, built_warehouse):
+    book = openpyxl.load_workbook(english.xlsx)
+    names = sheet_names(english.report)
+    report = english.report
+    with connect(built_warehouse, read_only=True) as con:
+        year = scalar(con, "SELECT max(year) FROM budget_forecast")
+        totals = query_frame(
+            con,
+            """SELECT "table", mean, lo80, hi80 FROM budget_forecast WHERE level = 'total'
+               AND period = 'year' AND year = $y AND budget_line = 'total'""",
+            {"y": year},
+        )
+        commitments = query_frame(
+            con,
+            """SELECT date_trunc('month', p.registration_date)::DATE AS month,
+                      sum(e.total) AS commitments
+               FROM dossier_persons p JOIN entitlements e USING (dossier_id, person_id)
+               WHERE e."table" = 'applicable' AND p.dossier_status IN ('departed', 'registered')
+                 AND year(p.registration_date) = $y GROUP BY 1""",
+            {"y": report.month.year},
+        )
+        backtest = dict(
+            query_frame(con, "SELECT country_group, mase_model FROM forecast_backtest").rows()
+        )
+        alarms = scalar(
+            con,
+            "SELECT count(*) FROM misuse_alarms WHERE alarm AND month BETWEEN $a AND $b",
+            {"a": date(report.month.year - 1, report.month.month, 1), "b": report.month},
+        )
+    budget = _by_first_cell(_rows(book[names["budget"]]))["Total (without tickets)"]
+    mean = dict(totals.select("table", "mean").rows())
+    # 2025 mean, 80 % low/high, 95 % low/high, then 2026 ...
+    assert Decimal(str(budget[1])) == mean["2025"]
+    assert Decimal(str(budget[6])) == mean["2026"]
+    assert Decimal(str(budget[11])) == mean["2026 - 2025"]
+    assert Decimal(str(budget[7])) == totals.filter(table="2026")["lo80"].item()
+
+    spend = _rows(book[names["spend"]])
+    actual = {r[0].date(): r[3] for r in spend[1:] if hasattr(r[0], "date") and r[3] is not None}
+    expected = {m: float(c) for m, c in commitments.rows() if m <= report.month}
+    assert actual.keys() >= expected.keys()
+    assert all(abs(actual[m] - expected[m]) < 0.005 for m in expected)
+    to_date = next(r for r in spend if str(r[0]).endswith("to date"))
+    assert abs(to_date[3] - sum(expected.values())) < 0.01
+
+    groups = _by_first_cell(_rows(book[names["backtest"]]))
+    assert {g: round(r[2], 9) for g, r in groups.items()} == {
+        g: round(v, 9) for g, v in backtest.items()
+    }
+    listed = [r for r in _rows(book[names["alarms"]])[1:] if hasattr(r[0], "date")]
+    assert len(listed) == alarms
+
+
+def test_the_comparison_sheet_adds_up_and_shows_no_small_count(english, built_warehouse):
+    year = english.report.month.year
+    with connect(built_warehouse, read_only=True) as con:
+        persons, better, difference = fetch_one(
+            con,
+            """SELECT sum(persons), sum(persons_better_off), sum(difference)
+               FROM table_comparison WHERE registration_year = $y AND budget_line = 'total'""",
+            {"y": year},
+        )
+    rows = _rows(openpyxl.load_workbook(english.xlsx)[sheet_names(english.report)["comparison"]])
+    body, total = rows[1:-1], rows[-1]
+    assert total[0] == "Total" and total[2] == persons and total[6] == better
+    assert abs(Decimal(str(total[5])) - difference) < Decimal("0.01")
+    for column in (2, 6, 7):  # persons, better off, worse off
+        numbers = [r[column] for r in body if isinstance(r[column], int | float)]
+        assert all(n == 0 or n >= 5 for n in numbers)
+        assert sum(numbers) == total[column]  # the pool makes the rows add up
+    assert any(r[2] == "<5" for r in body)  # the demo has small countries
+
+
+# --- the small-cell rule on a crafted warehouse ---------------------------------------
+
+CRAFTED = [  # country, persons, better off, worse off
+    ("AAA", 40, 30, 10),
+    ("BBB", 25, 2, 23),  # 2 better off: a small part hides the row
+    ("CCC", 3, 3, 0),  # a small country
+    ("DDD", 12, 12, 0),
+    ("EEE", 9, 0, 9),
+]
+
+
+def test_small_cells_on_a_crafted_warehouse(built_warehouse, tmp_path):
+    db = tmp_path / "crafted.duckdb"
+    db.write_bytes(built_warehouse.read_bytes())
+    with connect(db) as con:
+        year = scalar(con, "SELECT max(registration_date) FROM dossier_persons").year
+        con.execute("DELETE FROM table_comparison")
+        for country, persons, better, worse in CRAFTED:
+            con.execute(
+                """INSERT INTO table_comparison BY NAME SELECT $c AS return_country,
+                   1 AS category, $y AS registration_year, 'total' AS budget_line,
+                   $p AS persons, 100.00 * $p AS cost_2025, 150.00 * $p AS cost_2026,
+                   50.00 * $p AS difference, $b AS persons_better_off, $w AS persons_worse_off""",
+                {"c": country, "y": year, "p": persons, "b": better, "w": worse},
+            )
+        con.execute(
+            """UPDATE misuse_alarms SET observed = 3, alarm = true
+               WHERE month = (SELECT max(month) FROM misuse_alarms) AND country =
+                 (SELECT min(country) FROM misuse_alarms)"""
+        )
+    with connect(db, read_only=True) as con:
+        (files,) = write_report(con, tmp_path / "out", languages=["en"])
+    rows = _rows(openpyxl.load_workbook(files.xlsx)[sheet_names(files.report)["comparison"]])
+    shown = {r[0]: r for r in rows[1:]}
+    assert shown["CCC"][2] == "<5" and shown["CCC"][3] == "x"  # count and its money hidden
+    assert shown["BBB"][6] == "<5" and shown["BBB"][2] == "x"  # a small part hides the row
+    pool = shown["other countries"]
+    assert pool[2] == 3 + 25 + 9 or pool[2] == 3 + 25  # the pool: CCC, BBB (+ complement)
+    assert shown["Total"][2] == sum(p for _, p, _, _ in CRAFTED)
+    numbers = [r[2] for r in rows[1:-1] if isinstance(r[2], int | float)]
+    assert sum(numbers) == shown["Total"][2]
+    for r in rows[1:-1]:
+        for column in (2, 6, 7):
+            assert not (isinstance(r[column], int | float) and 0 < r[column] < 5), r
+    assert Decimal(str(shown["Total"][5])) == sum(Decimal(50 * p) for _, p, _, _ in CRAFTED)
+    # the same cells on the page
+    html = files.html.read_text(encoding="utf-8")
+    assert ">CCC</td>" in html and ">&lt;5</td>" in html
+    alarms = _rows(openpyxl.load_workbook(files.xlsx)[sheet_names(files.report)["alarms"]])
+    small = [r for r in alarms[1:] if r[5] == "<5"]
+    assert small and all(r[9] == "x" for r in small)  # the reason would show the count
+
+
+# --- labels ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "number"),
+    [("nl", "Vrijwillige terugkeer", "€ 1.234"), ("fr", "Retour volontaire", "1\u202f234 €")],
+)
+def test_languages(built_warehouse, lang, title, number):
+    with connect(built_warehouse, read_only=True) as con:
+        report = build_report(con, lang=lang)
+    assert report.title.startswith(title)
+    from pipelines.report.labels import Labels
+
+    assert Labels(lang).eur(1234) == number
+
+
+# --- Dagster ---------------------------------------------------------------------------
+
+
+def test_the_asset_writes_the_report_with_metadata(built_warehouse, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(built_warehouse.read_bytes())
+    result = dg.materialize(
+        [management_report],
+        resources={"warehouse": WarehouseResource(database=str(db))},
+        run_config={
+            "ops": {
+                "management_report": {
+                    "config": {"languages": ["en"], "out_dir": str(tmp_path / "out")}
+                }
+            }
+        },
+    )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("management_report")
+    metadata = materialization.metadata
+    files = metadata["files"].value
+    assert len(files) == 3 and all((tmp_path / "out" / f.rsplit("/", 1)[1]).exists() for f in files)
+    assert "Budget" in metadata["budget_preview"].value
+
+
+def _evaluate(day: datetime):
+    context = dg.build_schedule_context(scheduled_execution_time=day)
+    return monthly_report_schedule.evaluate_tick(context)
+
+
+def test_the_report_runs_on_the_first_working_day_for_the_month_before():
+    brussels = ZoneInfo("Europe/Brussels")
+    # 1 January 2026 is a holiday: the report runs on Friday 2 January, for December.
+    skipped = _evaluate(datetime(2026, 1, 1, 7, tzinfo=brussels))
+    assert not skipped.run_requests and "not the first working day" in skipped.skip_message
+    (request,) = _evaluate(datetime(2026, 1, 2, 7, tzinfo=brussels)).run_requests
+    assert request.run_key == "report-2025-12"
+    config = request.run_config["ops"]["management_report"]["config"]
+    assert config["month"] == "2025-12"
+    # 1 November 2026 is a Sunday (and All Saints): Monday 2 November.
+    assert not _evaluate(datetime(2026, 11, 1, 7, tzinfo=brussels)).run_requests
+    assert _evaluate(datetime(2026, 11, 2, 7, tzinfo=brussels)).run_requests
+    assert not _evaluate(datetime(2026, 11, 3, 7, tzinfo=brussels)).run_requests
+
+
+def test_belgian_working_days():
+    assert [easter_sunday(y) for y in (2024, 2025, 2026)] == [
+        date(2024, 3, 31),
+        date(2025, 4, 20),
+        date(2026, 4, 5),
+    ]
+    assert not is_working_day(date(2026, 4, 6))  # Easter Monday
+    assert not is_working_day(date(2026, 5, 14))  # Ascension
+    assert not is_working_day(date(2026, 7, 21))  # National Day
+    assert first_working_day(2027, 5) == date(2027, 5, 3)  # Sat 1 May (Labour Day)
+    assert first_working_day(2026, 6) == date(2026, 6, 1)
+
+
+def test_definitions_have_the_schedules_and_the_sensor():
+    from pipelines.definitions import defs
+
+    assert {s.name for s in defs.schedules} >= {
+        "nightly_pipeline_schedule",
+        "monthly_report_schedule",
+    }
+    assert "landing_folder_sensor" in {s.name for s in defs.sensors}
+    assert defs.resolve_job_def("report_job") is not None
