@@ -37,28 +37,12 @@ from decimal import Decimal
 
 import matplotlib.pyplot as plt
 import polars as pl
+from notebook_setup import configure_tables, show
 
 from pipelines.warehouse import connect, default_db_path, query_frame, scalar
 from rules.budget_lines import AMOUNT_COLUMNS, TOTAL_LINES
 
-pl.Config.set_thousands_separator(",")
-pl.Config.set_tbl_cell_numeric_alignment("RIGHT")
-pl.Config.set_tbl_hide_dataframe_shape(True)
-pl.Config.set_tbl_hide_column_data_types(True)
-pl.Config.set_tbl_rows(40)
-pl.Config.set_tbl_cols(20)
-pl.Config.set_tbl_width_chars(160)
-pl.Config.set_fmt_str_lengths(110)
-
-
-def show(frame: pl.DataFrame) -> None:
-    """A table: rendered in Jupyter, printed when the notebook runs as a script."""
-    try:
-        from IPython.display import display
-    except ImportError:
-        print(frame)
-    else:
-        display(frame)
+configure_tables()
 
 
 def eur(amount: Decimal) -> str:

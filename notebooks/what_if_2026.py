@@ -41,6 +41,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import polars as pl
+from notebook_setup import configure_tables, show
 
 from pipelines.entitlements import load_persons
 from pipelines.warehouse import connect, default_db_path, scalar
@@ -48,26 +49,9 @@ from rules.budget_lines import AMOUNT_COLUMNS, REINTEGRATION_LINES, TOTAL_LINES
 from rules.engine import evaluate_cents, prepare
 from rules.parameters import built_in_table, load_scenario
 
-pl.Config.set_thousands_separator(",")
-pl.Config.set_tbl_cell_numeric_alignment("RIGHT")
-pl.Config.set_tbl_hide_dataframe_shape(True)
-pl.Config.set_tbl_hide_column_data_types(True)
-pl.Config.set_tbl_rows(40)
-pl.Config.set_tbl_cols(20)
-pl.Config.set_tbl_width_chars(160)
-pl.Config.set_fmt_str_lengths(110)
+configure_tables()
 
 KEYS = ["dossier_id", "person_id"]
-
-
-def show(frame: pl.DataFrame) -> None:
-    """A table: rendered in Jupyter, printed when the notebook runs as a script."""
-    try:
-        from IPython.display import display
-    except ImportError:
-        print(frame)
-    else:
-        display(frame)
 
 
 def to_eur(cents: int) -> Decimal:

@@ -26,6 +26,20 @@ def _db_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _month_argument(verb: str, text: str | None):
+    """``--month YYYY-MM`` as the first day of that month; None when not given; False
+    (after saying why) when it is not a month."""
+    from datetime import date
+
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text + "-01")
+    except ValueError:
+        _say(f"reab {verb}: --month must look like 2026-05, not {text!r}")
+        return False
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from data_contracts.demo import write_demo_extracts
 
@@ -309,7 +323,6 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    from datetime import date
 
     from pipelines.monitoring import alarms_of_month, build_monitoring
     from pipelines.warehouse import connect, query_frame
@@ -318,13 +331,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if not db.exists():
         _say(f"reab monitor: no warehouse at {db}: ingest extracts first (reab ingest)")
         return 2
-    month = None
-    if args.month:
-        try:
-            month = date.fromisoformat(args.month + "-01")
-        except ValueError:
-            _say(f"reab monitor: --month must look like 2026-05, not {args.month!r}")
-            return 2
+    month = _month_argument("monitor", args.month)
+    if month is False:
+        return 2
     try:
         with connect(db) as con:
             result = build_monitoring(con, progress=_say)
@@ -352,7 +361,6 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from datetime import date
 
     from pipelines.report import ReportError, write_report
     from pipelines.warehouse import connect
@@ -361,13 +369,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not db.exists():
         _say(f"reab report: no warehouse at {db}: run the pipeline first (reab run)")
         return 2
-    month = None
-    if args.month:
-        try:
-            month = date.fromisoformat(args.month + "-01")
-        except ValueError:
-            _say(f"reab report: --month must look like 2026-05, not {args.month!r}")
-            return 2
+    month = _month_argument("report", args.month)
+    if month is False:
+        return 2
     languages = args.lang or ["nl", "fr", "en"]
     try:
         with connect(db, read_only=True) as con:
