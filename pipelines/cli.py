@@ -274,6 +274,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     if args.draws < 1:
         _say(f"reab forecast: --draws must be at least 1, not {args.draws}")
         return 2
+    as_of = _month_argument("forecast", args.as_of)
+    if as_of is False:
+        return 2
+    if as_of is not None:
+        return _forecast_as_of(db, as_of, args)
     try:
         with connect(db) as con:
             sim = simulate(con, args.draws, args.seed, progress=_say)
@@ -319,6 +324,39 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         value = row["values"].split("; ")[-1]  # the value in force last
         _say(f"  {row['table']:<16} {row['rule']:<17} {row['parameter']:<31} {value:<25} {resting}")
     _say("Tables: volume_forecast, budget_forecast, budget_assumptions in the warehouse.")
+    return 0
+
+
+def _forecast_as_of(db: Path, as_of, args: argparse.Namespace) -> int:
+    """A forecast as it could have been made at the end of month ``as_of`` (history to
+    that month only), kept in ``budget_forecast_archive``; the current tables stay."""
+    from models.forecast import month_index
+    from models.volume import MIN_HISTORY_MONTHS
+    from pipelines.forecast import build_budget_forecast, last_complete_month, simulate
+    from pipelines.warehouse import connect, scalar
+
+    with connect(db) as con:
+        first = scalar(con, "SELECT min(registration_date) FROM dossier_persons")
+        last = last_complete_month(con)
+        if first is None or not (
+            month_index(first) + MIN_HISTORY_MONTHS - 1 <= month_index(as_of) < last
+        ):
+            _say(
+                f"reab forecast: --as-of {as_of:%Y-%m} must be a complete month before the "
+                f"last one with at least {MIN_HISTORY_MONTHS} months of history before it"
+            )
+            return 2
+        sim = simulate(con, args.draws, args.seed, progress=_say, until=as_of)
+        yearly = build_budget_forecast(
+            con, scenario_files=args.scenario, simulation=sim, progress=_say, current=False
+        )
+    _say("")
+    _say(f"Forecast as of {as_of:%Y-%m} (history to that month), kept in budget_forecast_archive:")
+    for row in yearly.iter_rows(named=True):
+        _say(
+            f"  {row['year']} {row['table']:<26} {row['mean']:>16,.2f}   "
+            f"{row['lo80']:,.2f} – {row['hi80']:,.2f}"
+        )
     return 0
 
 
@@ -455,6 +493,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="FILE",
         help="scenario file to price as well (repeatable; default: rules/scenarios/*.yaml)",
+    )
+    forecast.add_argument(
+        "--as-of",
+        default=None,
+        metavar="YYYY-MM",
+        help="forecast from the history to this month only, as it could have been made then "
+        "(kept in budget_forecast_archive for the report's spend against forecast; the "
+        "current forecast tables are left as they are)",
     )
     _db_argument(forecast)
     forecast.set_defaults(func=cmd_forecast)

@@ -255,14 +255,16 @@ def simulate(
     seed: int = 0,
     progress: Progress | None = None,
     horizon: int | None = None,
+    until: date | None = None,
 ) -> Simulation:
-    """Fit the volume model on the whole history and draw the horizon: the rest of the
+    """Fit the volume model on the whole history (or the history to ``until``, a month:
+    a forecast as it could have been made then) and draw the horizon: the rest of the
     year and the next calendar year, or ``horizon`` months (deterministic for a given
     warehouse, ``draws``, ``seed`` and horizon)."""
     say = progress or (lambda _m: None)
     if draws < 1:
         raise ValueError(f"draws must be at least 1, not {draws}")
-    panel = load_panel(con)
+    panel = load_panel(con, until)
     groups = country_groups(panel.countries)
     say(
         f"fitting the volume model: {len(panel.countries)} countries, "
@@ -366,6 +368,22 @@ FROM new_rows
 """
 
 
+ARCHIVE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS budget_forecast_archive (
+    "table" VARCHAR, level VARCHAR, "key" VARCHAR, period VARCHAR, "month" DATE,
+    "year" INTEGER, budget_line VARCHAR, mean DECIMAL(16, 2), lo80 DECIMAL(16, 2),
+    hi80 DECIMAL(16, 2), lo95 DECIMAL(16, 2), hi95 DECIMAL(16, 2), origin DATE,
+    draws INTEGER, archived_at TIMESTAMP)
+"""
+ARCHIVE_SQL = """
+INSERT INTO budget_forecast_archive BY NAME
+SELECT "table", level, "key", period, "month", "year", budget_line,
+       {money}, $origin::DATE AS origin, $draws::INTEGER AS draws,
+       now()::TIMESTAMP AS archived_at
+FROM new_rows WHERE level = 'total'
+"""
+
+
 def build_budget_forecast(
     con: duckdb.DuckDBPyConnection,
     draws: int = DEFAULT_DRAWS,
@@ -373,13 +391,17 @@ def build_budget_forecast(
     scenario_files: Iterable[str | Path] | None = None,
     simulation: Simulation | None = None,
     progress: Progress | None = None,
+    current: bool = True,
 ) -> pl.DataFrame:
     """Replace table ``budget_forecast``: per table (2025, 2026, each scenario, and each
     of them minus 2025, paired draw by draw), level (country, category, total), key,
     month and calendar year, and budget line: mean and 80 %/95 % intervals in EUR.
 
-    Also replaces ``budget_assumptions`` (``working`` parameters and what rests on them).
-    Returns the yearly totals."""
+    Also replaces ``budget_assumptions`` (``working`` parameters and what rests on them),
+    and keeps the programme totals in ``budget_forecast_archive`` (one set per origin, the
+    latest run of an origin wins), so a later report can hold actuals against what was
+    forecast before. With ``current=False`` (a forecast as of an earlier origin) only the
+    archive is written. Returns the yearly totals."""
     say = progress or (lambda _m: None)
     sim = simulation or simulate(con, draws, seed, progress)
     rules = applicable_rules()
@@ -404,10 +426,23 @@ def build_budget_forecast(
         f"::DECIMAL(16, 2) AS {c}"
         for c, suffix in [("mean", "_cents")] + [(b, "") for b in interval_columns(DEFAULT_LEVELS)]
     )
+    stamp = {"origin": month_of(sim.origin), "draws": sim.sampling.draws}
     with registered(con, new_rows=rows):
+        con.execute(ARCHIVE_SCHEMA)
         con.execute(
-            BUDGET_FORECAST_SQL.format(money=money),
-            {"origin": month_of(sim.origin), "draws": sim.sampling.draws},
+            "DELETE FROM budget_forecast_archive WHERE origin = $origin",
+            {"origin": stamp["origin"]},
+        )
+        con.execute(ARCHIVE_SQL.format(money=money), stamp)
+        if current:
+            con.execute(BUDGET_FORECAST_SQL.format(money=money), stamp)
+    if not current:
+        return query_frame(
+            con,
+            """SELECT "table", "year", mean, lo80, hi80 FROM budget_forecast_archive
+               WHERE origin = $origin AND period = 'year' AND budget_line = 'total'
+               ORDER BY "year", "table" """,
+            {"origin": stamp["origin"]},
         )
     say("weighing the working parameters")
     assumptions = working_parameter_weights(pricer, sim.sampling, tables, sim.months, priced)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from models.backtest import BacktestSettings
+from models.forecast import month_of
 from pipelines.demo import build_demo_warehouse
 from pipelines.entitlements import build_entitlements, build_table_comparison
 from pipelines.forecast import (
     build_budget_forecast,
     build_forecast_backtest,
     build_volume_forecast,
+    last_complete_month,
     simulate,
 )
 from pipelines.monitoring import build_monitoring
@@ -35,12 +39,16 @@ def demo_copy(demo_warehouse, tmp_path):
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory):
     """A demo warehouse with every downstream table built (entitlements, comparison,
-    forecasts with few draws, backtest, monitoring), as the main job leaves it.
+    forecasts with few draws, backtest, monitoring), as the main job leaves it, plus an
+    archived forecast as of December of the year before the last data.
     Read it only (copy it to write): it is shared by the whole session."""
     db = build_demo_warehouse(tmp_path_factory.mktemp("built"), seed=3, scale=0.1)
     with connect(db) as con:
         build_entitlements(con)
         build_table_comparison(con)
+        before_year = date(month_of(last_complete_month(con)).year - 1, 12, 1)
+        as_of = simulate(con, draws=100, seed=0, until=before_year)
+        build_budget_forecast(con, simulation=as_of, current=False)
         simulation = simulate(con, draws=200, seed=0)
         build_volume_forecast(con, simulation=simulation)
         build_budget_forecast(con, simulation=simulation)

@@ -45,8 +45,15 @@ def _figure(width: float = 7.5, height: float = 3.2) -> Figure:
         return Figure(figsize=(width, height), layout="constrained")
 
 
-def fan_chart(L: Labels, actual: pl.DataFrame, forecast: pl.DataFrame) -> Chart:
-    """Actual monthly commitments, then the forecast mean with 80 % and 95 % bands."""
+def fan_chart(
+    L: Labels,
+    actual: pl.DataFrame,
+    forecast: pl.DataFrame,
+    baseline: pl.DataFrame | None = None,
+    baseline_label: str | None = None,
+) -> Chart:
+    """Actual monthly commitments, then the forecast mean with 80 % and 95 % bands; the
+    forecast made before the year (``baseline``) dashed over the actual months."""
     title = L("ch_fan")
     with matplotlib.rc_context(RC):
         fig = _figure()
@@ -87,10 +94,18 @@ def fan_chart(L: Labels, actual: pl.DataFrame, forecast: pl.DataFrame) -> Chart:
                 linewidth=0,
             )
             ax.plot(months, _thousands(ext["mean"]), color=ORANGE, label=L("c_forecast"))
+        if baseline is not None and baseline.height:
+            ax.plot(
+                baseline["month"].to_list(),
+                _thousands(baseline["mean"].to_list()),
+                color=GREY,
+                linestyle="--",
+                label=L("ch_baseline", baseline=baseline_label),
+            )
         ax.set_ylabel(L("ch_eur_thousands"))
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", color="#e5e7eb")
-        ax.legend(loc="upper left", frameon=False, ncols=4)
+        ax.legend(loc="upper left", frameon=False, ncols=5, fontsize=8)
         fig.autofmt_xdate()
         return _render(fig, "fan", title, L("ch_fan_desc"))
 

@@ -25,6 +25,7 @@ from pipelines.report.labels import Labels
 from pipelines.report.model import HIDDEN, SMALL_CELL, Column, Report, Section, Table
 from pipelines.warehouse import fetch_one, query_frame, scalar
 from rules.budget_lines import AMOUNT_COLUMNS
+from rules.parameters import applicable_rules
 
 LINES = (*AMOUNT_COLUMNS, "ticket")
 TOP_COUNTRIES = 10
@@ -110,13 +111,19 @@ def actual_months(con, start: date, stop: date) -> pl.DataFrame:
     return query_frame(con, ACTUALS_SQL, {"start": start, "stop": stop})
 
 
-def forecast_months(con, table: str = "2026") -> pl.DataFrame:
+def forecast_months(
+    con, table: str, origin: date | None = None, source: str = "budget_forecast"
+) -> pl.DataFrame:
+    """Monthly programme totals of one table: the current forecast, or the archived one
+    made at ``origin``."""
+    where = "AND origin = $origin" if origin else ""
     return query_frame(
         con,
-        """SELECT month, mean, lo80, hi80, lo95, hi95 FROM budget_forecast
-           WHERE "table" = $t AND level = 'total' AND period = 'month' AND budget_line = 'total'
-           ORDER BY month""",
-        {"t": table},
+        f"""SELECT month, mean, lo80, hi80, lo95, hi95 FROM {source}
+            WHERE "table" = $t AND level = 'total' AND period = 'month'
+              AND budget_line = 'total' {where}
+            ORDER BY month""",
+        {"t": table} | ({"origin": origin} if origin else {}),
     )
 
 
@@ -135,13 +142,41 @@ def _shift(month: date, by: int) -> date:
     return month_of(month_index(month) + by)
 
 
+def table_of_year(year: int) -> str:
+    """The table that applies to registrations of ``year`` (rule A-2026)."""
+    rules = applicable_rules()
+    return rules.after_table if year >= rules.new_table_from.value.year else rules.before_table
+
+
+def baseline_origin(con, year: int) -> date | None:
+    """The latest archived forecast made before ``year`` began (what the year's budget
+    was built on), if any."""
+    if not _has_rows(con, "budget_forecast_archive"):
+        return None
+    return scalar(
+        con,
+        "SELECT max(origin) FROM budget_forecast_archive WHERE origin < $start",
+        {"start": date(year, 1, 1)},
+    )
+
+
 def spend_section(ctx: Context) -> tuple[Section, dict]:
+    """Actual months of the report's year next to the forecast made before the year
+    (archived), then the current forecast for the months after its origin."""
     L, year = ctx.L, ctx.month.year
     start, stop = date(year, 1, 1), date(year + 1, 1, 1)
+    table_name = table_of_year(year)
     actual_until = max(ctx.month, ctx.origin) if ctx.origin else ctx.month
     actual = actual_months(ctx.con, start, min(stop, _shift(actual_until, 1)))
-    forecast = forecast_months(ctx.con) if ctx.origin else pl.DataFrame()
-    forecast_by_month = {r["month"]: r for r in forecast.iter_rows(named=True)}
+    current = forecast_months(ctx.con, table_name) if ctx.origin else pl.DataFrame()
+    current = current.filter(pl.col("month") > ctx.origin) if ctx.origin else current
+    baseline_at = baseline_origin(ctx.con, year)
+    baseline = (
+        forecast_months(ctx.con, table_name, baseline_at, "budget_forecast_archive")
+        if baseline_at
+        else pl.DataFrame(schema={"month": pl.Date})
+    )
+    before = {r["month"]: r for r in baseline.iter_rows(named=True)}
     columns = [
         Column("month", L("c_month"), "month"),
         Column("dossiers", L("c_dossiers"), "count"),
@@ -153,48 +188,60 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
         Column("range80", "80 %", "eur_range"),
         Column("range95", "95 %", "eur_range"),
     ]
+
+    def forecast_cells(f: dict | None) -> tuple:
+        if not f:
+            return (None, None, None)
+        return (f["mean"], (f["lo80"], f["hi80"]), (f["lo95"], f["hi95"]))
+
     rows: list[tuple] = []
     for r in actual.iter_rows(named=True):
         rows.append(
             (r["month"], r["dossiers"], r["persons"], r["commitments"], r["ticket"], r["paid"])
-            + (None,) * 3
+            + forecast_cells(before.get(r["month"]))
         )
-    for m in (month_of(i) for i in range(month_index(start), month_index(stop))):
-        f = forecast_by_month.get(m)
-        if f and (ctx.origin is None or m > ctx.origin):
-            rows.append(
-                (m, None, None, None, None, None, f["mean"], (f["lo80"], f["hi80"]))
-                + ((f["lo95"], f["hi95"]),)
-            )
+    for f in current.filter(pl.col("month") < stop).iter_rows(named=True):
+        rows.append((f["month"], None, None, None, None, None) + forecast_cells(f))
     to_date = actual.filter(pl.col("month") <= ctx.month)
     sums = {c: to_date[c].sum() for c in ("dossiers", "persons")} | {
         c: _dsum(to_date[c]) for c in ("commitments", "ticket", "paid")
     }
+    planned = (
+        sum((before[m]["mean"] for m in to_date["month"] if m in before), Decimal(0))
+        if before
+        else None
+    )
     emphasis = {len(rows)}
     rows.append(
         (L("r_to_date", year=year), sums["dossiers"], sums["persons"])
-        + (sums["commitments"], sums["ticket"], sums["paid"], None, None, None)
+        + (sums["commitments"], sums["ticket"], sums["paid"], planned, None, None)
     )
-    facts = {"ytd": sums["commitments"], "projected": None}
-    rest = _forecast_year(ctx.con, "2026", year) if ctx.origin else None
+    facts = {"ytd": sums["commitments"], "planned": planned, "projected": None}
+    facts["baseline"] = baseline_at
+    rest = _forecast_year(ctx.con, table_name, year) if ctx.origin else None
     known = _dsum(actual.filter(pl.col("month") <= (ctx.origin or ctx.month))["commitments"])
     if rest is not None or (ctx.origin and ctx.origin >= date(year, 12, 1)):
         rest = rest or dict.fromkeys(("mean", "lo80", "hi80", "lo95", "hi95"), Decimal(0))
         projected = {k: known + rest[k] for k in rest}
         emphasis.add(len(rows))
         rows.append(
-            (L("r_projected", year=year), None, None, None, None, None, projected["mean"])
-            + ((projected["lo80"], projected["hi80"]), (projected["lo95"], projected["hi95"]))
+            (L("r_projected", year=year), None, None, None, None, None) + forecast_cells(projected)
         )
         facts["projected"] = projected
-    table = Table("spend", L("t_spend"), L("t_spend"), columns, rows, emphasis=emphasis)
+    if baseline_at:
+        note = L("note_baseline", baseline=L.short_month(baseline_at), table=table_name)
+    else:
+        note = L("note_no_baseline", year=year, before=f"{year - 1}-12")
+    table = Table("spend", L("t_spend"), L("t_spend"), columns, rows, emphasis=emphasis, note=note)
     chart_actual = actual_months(
         ctx.con, _shift(ctx.origin or ctx.month, -TIMELINE_MONTHS + 1), _shift(actual_until, 1)
     )
     chart = charts.fan_chart(
         L,
         chart_actual.select("month", "commitments"),
-        forecast.filter(pl.col("month") > ctx.origin) if ctx.origin else forecast,
+        current,
+        baseline.filter(pl.col("month") <= actual_until) if baseline_at else None,
+        L.short_month(baseline_at) if baseline_at else None,
     )
     intro = L("s_spend_intro", year=year, origin=L.short_month(ctx.origin or ctx.month))
     return Section("spend", L("s_spend"), intro, [table], [chart]), facts
@@ -807,6 +854,16 @@ def _facts(ctx, spend, budget, alarms_now, quarantined, read) -> list[tuple[str,
         return f"{L.eur(c['mean'])} ({L.eur(c['lo80'])} – {L.eur(c['hi80'])})"
 
     facts = [(L("fact_ytd", year=year), L.eur(spend["ytd"]))]
+    if spend["planned"]:
+        gap = spend["ytd"] - spend["planned"]
+        share = float(gap / spend["planned"]) if spend["planned"] else 0.0
+        facts.append(
+            (
+                L("fact_against_plan", baseline=L.short_month(spend["baseline"])),
+                f"{'+' if gap >= 0 else '−'}{L.eur(abs(gap))} ({'+' if gap >= 0 else '−'}"
+                f"{L.share(abs(share))})",
+            )
+        )
     if spend["projected"]:
         facts.append((L("fact_projected", year=year), interval(spend["projected"])))
     if budget.get("next"):

@@ -51,6 +51,22 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Engagementen {year} tot nu",
         "Engagements {year} à ce jour",
     ),
+    "fact_against_plan": (
+        "To date against the forecast of {baseline}",
+        "Tot nu tegenover de prognose van {baseline}",
+        "À ce jour par rapport à la prévision de {baseline}",
+    ),
+    "note_baseline": (
+        "Forecast column: for the months with actuals, the forecast made at {baseline} (before the year began; {table} table, from budget_forecast_archive); after them, the current forecast.",
+        "Kolom prognose: voor de maanden met werkelijke cijfers de prognose van {baseline} (voor het begin van het jaar; tabel {table}, uit budget_forecast_archive); daarna de huidige prognose.",
+        "Colonne prévision : pour les mois observés, la prévision faite en {baseline} (avant le début de l'année ; barème {table}, de budget_forecast_archive) ; ensuite, la prévision actuelle.",
+    ),
+    "note_no_baseline": (
+        "No forecast made before {year} is archived, so the actual months stand alone; reab forecast --as-of {before} reconstructs one from the history to {before}.",
+        "Er is geen prognose van voor {year} bewaard, dus de werkelijke maanden staan alleen; reab forecast --as-of {before} maakt er een uit de geschiedenis tot {before}.",
+        "Aucune prévision faite avant {year} n'est archivée : les mois observés sont seuls ; reab forecast --as-of {before} en reconstruit une à partir de l'historique jusqu'à {before}.",
+    ),
+    "ch_baseline": ("Forecast of {baseline}", "Prognose van {baseline}", "Prévision de {baseline}"),
     "fact_projected": (
         "Projected {year} (80 %)",
         "Verwacht {year} (80 %)",
@@ -84,14 +100,17 @@ TEXT: dict[str, tuple[str, str, str]] = {
     ),
     "s_spend_intro": (
         "Commitments per registration month of {year} under the table that applies, and what was paid "
-        "according to the extracts. Months after {origin} are the forecast (2026 table) with its 80 % "
-        "and 95 % intervals; the projected year adds the forecast to the actual months.",
+        "according to the extracts, next to what was forecast for them before the year began. Months "
+        "after {origin} are the current forecast with its 80 % and 95 % intervals; the projected year "
+        "adds it to the actual months.",
         "Engagementen per inschrijvingsmaand van {year} onder de geldende tabel, en wat volgens de "
-        "extracten betaald is. De maanden na {origin} zijn de prognose (tabel 2026) met haar 80 %- en "
-        "95 %-intervallen; het verwachte jaar telt de prognose op bij de werkelijke maanden.",
+        "extracten betaald is, naast wat er voor het begin van het jaar voor verwacht werd. De maanden "
+        "na {origin} zijn de huidige prognose met haar 80 %- en 95 %-intervallen; het verwachte jaar "
+        "telt die op bij de werkelijke maanden.",
         "Engagements par mois d'inscription de {year} selon le barème applicable, et ce qui a été payé "
-        "selon les extraits. Les mois après {origin} sont la prévision (barème 2026) avec ses intervalles "
-        "à 80 % et 95 % ; l'année projetée ajoute la prévision aux mois observés.",
+        "selon les extraits, à côté de ce qui était prévu pour eux avant le début de l'année. Les mois "
+        "après {origin} sont la prévision actuelle avec ses intervalles à 80 % et 95 % ; l'année "
+        "projetée l'ajoute aux mois observés.",
     ),
     "s_budget": (
         "Budget {year}: 2025 table against 2026 table",

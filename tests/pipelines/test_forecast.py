@@ -10,7 +10,7 @@ import polars as pl
 
 from models.backtest import BacktestSettings
 from models.budget import CATEGORIES, LINES
-from models.forecast import month_index
+from models.forecast import month_index, month_of
 from pipelines.demo import insert_typed_persons
 from pipelines.forecast import (
     build_budget_forecast,
@@ -239,3 +239,36 @@ def test_reab_forecast_says_what_is_missing(tmp_path, capsys):
     insert_rows(db, [person()])
     assert main(["forecast", "--db", str(db)]) == 1
     assert "needs at least 13" in capsys.readouterr().out
+
+
+def test_a_forecast_as_of_an_earlier_month_goes_to_the_archive_only(demo_copy):
+    with connect(demo_copy) as con:
+        current = simulate(con, draws=50, seed=0)
+        build_budget_forecast(con, simulation=current)
+        before = con.sql("SELECT * FROM budget_forecast ORDER BY ALL").pl()
+        earlier = simulate(con, draws=50, seed=0, until=date(2025, 12, 1))
+        assert earlier.origin == month_index(date(2025, 12, 1))
+        assert earlier.months[0] == month_index(date(2026, 1, 1))  # the next calendar year
+        yearly = build_budget_forecast(con, simulation=earlier, current=False)
+        after = con.sql("SELECT * FROM budget_forecast ORDER BY ALL").pl()
+        archive = con.sql(
+            "SELECT origin, count(*) AS n, count(DISTINCT level) AS levels "
+            "FROM budget_forecast_archive GROUP BY origin ORDER BY origin"
+        ).pl()
+        # a second run of the same origin replaces its rows
+        build_budget_forecast(con, simulation=earlier, current=False)
+        again = con.sql("SELECT count(*) FROM budget_forecast_archive").fetchall()[0][0]
+    assert after.equals(before)  # the current forecast is untouched
+    assert archive["origin"].to_list() == [date(2025, 12, 1), month_of(current.origin)]
+    assert archive["levels"].to_list() == [1, 1]  # programme totals only
+    assert again == archive["n"].sum()
+    assert set(yearly["year"]) == {2026}
+    assert yearly.filter(table="2026")["mean"].item() > 0
+
+
+def test_reab_forecast_as_of_refuses_a_month_without_enough_history(demo_copy, capsys):
+    from pipelines.cli import main
+
+    assert main(["forecast", "--db", str(demo_copy), "--as-of", "2019-03"]) == 2
+    assert "at least 13 months of history" in capsys.readouterr().out
+    assert main(["forecast", "--db", str(demo_copy), "--as-of", "2025-13"]) == 2

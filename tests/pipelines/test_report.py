@@ -283,3 +283,27 @@ def test_definitions_have_the_schedules_and_the_sensor():
     }
     assert "landing_folder_sensor" in {s.name for s in defs.sensors}
     assert defs.resolve_job_def("report_job") is not None
+
+
+def test_actual_months_stand_next_to_the_forecast_made_before_the_year(english, built_warehouse):
+    year = english.report.month.year
+    with connect(built_warehouse, read_only=True) as con:
+        baseline = dict(
+            query_frame(
+                con,
+                """SELECT month, mean FROM budget_forecast_archive
+                   WHERE origin = $o AND "table" = '2026' AND period = 'month'
+                     AND budget_line = 'total'""",
+                {"o": date(year - 1, 12, 1)},
+            ).rows()
+        )
+    assert baseline, "the fixture archives a forecast as of December before the last year"
+    spend = _rows(openpyxl.load_workbook(english.xlsx)[sheet_names(english.report)["spend"]])
+    months = [r for r in spend[1:] if hasattr(r[0], "date") and r[3] is not None]
+    assert months and all(Decimal(str(r[6])) == baseline[r[0].date()] for r in months)
+    to_date = next(r for r in spend if str(r[0]).endswith("to date"))
+    shown = [m for m in months if m[0].date() <= english.report.month]
+    assert abs(Decimal(str(to_date[6])) - sum(baseline[m[0].date()] for m in shown)) < 0.01
+    labels = dict(english.report.facts)
+    assert f"To date against the forecast of {year - 1}-12" in labels
+    assert english.html.read_text().count(f"Forecast of {year - 1}-12") >= 1
