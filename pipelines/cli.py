@@ -263,7 +263,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_forecast(args: argparse.Namespace) -> int:
-    from pipelines.forecast import build_budget_forecast, build_volume_forecast, simulate
+    from pipelines.forecast import (
+        build_budget_forecast,
+        build_volume_forecast,
+        ensure_year_baseline,
+        simulate,
+    )
     from pipelines.warehouse import connect, query_frame
     from rules.parameters import ParameterFileError
 
@@ -285,6 +290,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             build_volume_forecast(con, simulation=sim)
             yearly = build_budget_forecast(
                 con, scenario_files=args.scenario, simulation=sim, progress=_say
+            )
+            ensure_year_baseline(
+                con, sim.origin, args.draws, args.seed, args.scenario, progress=_say
             )
             assumptions = query_frame(
                 con,

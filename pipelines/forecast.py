@@ -34,9 +34,9 @@ from models.forecast import (
     month_of,
     summarise_draws,
 )
-from models.volume import PolicyEffect, fit_volume
+from models.volume import MIN_HISTORY_MONTHS, PolicyEffect, fit_volume
 from pipelines.entitlements import default_scenarios
-from pipelines.warehouse import query_frame, registered, replace_table
+from pipelines.warehouse import query_frame, registered, replace_table, scalar
 from rules.engine import INPUT_COLUMNS
 from rules.parameters import applicable_rules, built_in_table, load_scenario
 
@@ -453,6 +453,40 @@ def build_budget_forecast(
            WHERE level = 'total' AND period = 'year' AND budget_line = 'total'
            ORDER BY "year", "table" """,
     )
+
+
+def ensure_year_baseline(
+    con: duckdb.DuckDBPyConnection,
+    origin: int,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    scenario_files: Iterable[str | Path] | None = None,
+    progress: Progress | None = None,
+) -> date | None:
+    """Archive the forecast made before the year of ``origin`` began (as of the December
+    before), unless the archive already holds one or the history is too short then.
+
+    Run once per warehouse and year: from then on the nightly forecasts archive
+    themselves, and the first one of January is next year's baseline. Returns the origin
+    archived, or None when nothing was done."""
+    december = date(month_of(origin).year - 1, 12, 1)
+    first = scalar(con, "SELECT min(registration_date) FROM dossier_persons")
+    if first is None or month_index(december) - month_index(first) + 1 < MIN_HISTORY_MONTHS:
+        return None
+    con.execute(ARCHIVE_SCHEMA)
+    if scalar(
+        con,
+        "SELECT count(*) FROM budget_forecast_archive WHERE origin BETWEEN $j AND $d",
+        {"j": date(december.year, 1, 1), "d": december},
+    ):
+        return None
+    say = progress or (lambda _m: None)
+    say(f"archiving the forecast as of {december:%Y-%m} (the year's baseline, made once)")
+    sim = simulate(con, draws, seed, progress, until=december)
+    build_budget_forecast(
+        con, scenario_files=scenario_files, simulation=sim, progress=progress, current=False
+    )
+    return december
 
 
 LEVEL_GAPS_SQL = """

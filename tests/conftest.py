@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from models.backtest import BacktestSettings
-from models.forecast import month_of
 from pipelines.demo import build_demo_warehouse
 from pipelines.entitlements import build_entitlements, build_table_comparison
 from pipelines.forecast import (
     build_budget_forecast,
     build_forecast_backtest,
     build_volume_forecast,
-    last_complete_month,
+    ensure_year_baseline,
     simulate,
 )
 from pipelines.monitoring import build_monitoring
@@ -46,12 +43,10 @@ def built_warehouse(tmp_path_factory):
     with connect(db) as con:
         build_entitlements(con)
         build_table_comparison(con)
-        before_year = date(month_of(last_complete_month(con)).year - 1, 12, 1)
-        as_of = simulate(con, draws=100, seed=0, until=before_year)
-        build_budget_forecast(con, simulation=as_of, current=False)
         simulation = simulate(con, draws=200, seed=0)
         build_volume_forecast(con, simulation=simulation)
         build_budget_forecast(con, simulation=simulation)
+        ensure_year_baseline(con, simulation.origin, draws=100)
         build_forecast_backtest(con, BacktestSettings(origins=2, draws=100))
         build_monitoring(con)
     return db

@@ -20,6 +20,7 @@ from pipelines.forecast import (
     build_budget_forecast,
     build_forecast_backtest,
     build_volume_forecast,
+    ensure_year_baseline,
     months_of_history,
     simulate,
     simulation_of_volume_forecast,
@@ -112,6 +113,14 @@ def budget_forecast(
         yearly = build_budget_forecast(
             con, scenario_files=config.files(), simulation=sim, progress=context.log.info
         )
+        baseline = ensure_year_baseline(
+            con,
+            sim.origin,
+            sim.sampling.draws,
+            sim.seed,
+            config.files(),
+            progress=context.log.info,
+        )
         resting = query_frame(
             con,
             """SELECT "table", parameter, rule, "values",
@@ -127,6 +136,7 @@ def budget_forecast(
         metadata={
             "dagster/row_count": rows,
             "yearly_totals_eur": dg.MetadataValue.md(markdown_table(yearly)),
+            "baseline_archived": str(baseline) if baseline else "already archived or too early",
             "working_parameters": dg.MetadataValue.md(markdown_table(resting, 40)),
         },
     )

@@ -17,6 +17,7 @@ from pipelines.forecast import (
     build_forecast_backtest,
     build_volume_forecast,
     country_groups,
+    ensure_year_baseline,
     horizon_months,
     load_panel,
     load_templates,
@@ -272,3 +273,13 @@ def test_reab_forecast_as_of_refuses_a_month_without_enough_history(demo_copy, c
     assert main(["forecast", "--db", str(demo_copy), "--as-of", "2019-03"]) == 2
     assert "at least 13 months of history" in capsys.readouterr().out
     assert main(["forecast", "--db", str(demo_copy), "--as-of", "2025-13"]) == 2
+
+
+def test_the_year_baseline_is_archived_once(demo_copy):
+    with connect(demo_copy) as con:
+        sim = simulate(con, draws=30, seed=0)
+        build_budget_forecast(con, simulation=sim)
+        assert ensure_year_baseline(con, sim.origin, draws=30) == date(2025, 12, 1)
+        assert ensure_year_baseline(con, sim.origin, draws=30) is None  # already there
+        origins = con.sql("SELECT DISTINCT origin FROM budget_forecast_archive ORDER BY 1").pl()
+    assert origins["origin"].to_list() == [date(2025, 12, 1), month_of(sim.origin)]
