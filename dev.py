@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up the project and run it: the only script a fresh machine needs (Python 3.11+).
 
-    python3 dev.py demo    # .venv from requirements.lock, then `reab run` on the demo data
+    python3 dev.py demo    # .venv from requirements.lock, `reab run` on the demo data, the report
     python3 dev.py test    # .venv from requirements.lock, then lint and the whole test suite
     python3 dev.py setup   # only the .venv
     python3 dev.py lock    # re-resolve pyproject.toml into requirements.lock (maintainers)
@@ -120,7 +120,11 @@ def main(argv: list[str]) -> int:
         return 2
     setup()
     if verb == "demo":
-        return subprocess.call([str(BIN / "reab"), "run", *argv[1:]], cwd=ROOT)
+        code = subprocess.call([str(BIN / "reab"), "run", *argv[1:]], cwd=ROOT)
+        if code == 0:  # then the monthly report of the latest month, into reports/
+            db = argv[argv.index("--db") : argv.index("--db") + 2] if "--db" in argv else []
+            code = subprocess.call([str(BIN / "reab"), "report", *db], cwd=ROOT)
+        return code
     if verb == "test":
         run(BIN / "ruff", "check", ".")
         run(BIN / "ruff", "format", "--check", ".")
