@@ -5,11 +5,11 @@ Per group (for example: one budget line, one month), every row whose count is be
 the threshold is *suppressed* (its count and the amounts that go with it are hidden;
 a report shows ``<5``). The suppressed rows are pooled into one row ``OTHER`` whose
 count and amounts are their sums, so the shown rows plus ``OTHER`` equal the group's
-total. A pool that would disclose something - a single member (its value is the pool's)
-or a sum below the threshold - takes in the smallest shown rows as well
-(*complementary* suppression) until it has at least two members and a sum at or above
-the threshold. Only when the whole group is below the threshold is ``OTHER`` itself
-hidden, and then the group's total must not be shown either (``total_hidden``).
+total. The pool always takes in the smallest shown row as well (*complementary*
+suppression), and more until its sum reaches the threshold: a pool of small rows
+alone would bound each of them from below (two rows below 5 summing to 8 are 4 and 4),
+and a single member would be the pool. When the group has no row to complement with,
+the pool is the whole group and its total must not be shown (``total_hidden``).
 """
 
 from __future__ import annotations
@@ -38,17 +38,17 @@ def _discloses(pool: list[int], rows: list[tuple[int, ...]], threshold: int) -> 
 
 def _pool(rows: list[tuple[int, ...]], threshold: int) -> tuple[list[int], bool]:
     """Positions (into ``rows``) that go into the pool, and whether the pool still
-    discloses something with every row in it (then the group's total is hidden)."""
+    discloses something with every row it could take (then the group's total is hidden)."""
     order = sorted(range(len(rows)), key=lambda i: (rows[i], i))
     pool = [i for i in order if _is_small(rows[i], threshold)]
     if not pool:
         return pool, False
     rest = [i for i in order if not _is_small(rows[i], threshold)]
-    while rest and _discloses(pool, rows, threshold):
+    complemented = False
+    while rest and (not complemented or _discloses(pool, rows, threshold)):
         pool.append(rest.pop(0))
-    sums = [sum(r[k] for r in rows) for k in range(len(rows[0]))]
-    unsafe = sums[0] < threshold or any(0 < s < threshold for s in sums[1:])
-    return pool, unsafe
+        complemented = True
+    return pool, not complemented or _discloses(pool, rows, threshold)
 
 
 def protect_counts(

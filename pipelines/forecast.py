@@ -75,9 +75,13 @@ def load_panel(con: duckdb.DuckDBPyConnection, until: date | None = None) -> Pan
     )
     if frame.is_empty():
         raise ValueError("the warehouse holds no dossiers: ingest extracts first")
+    last = month_index(until) if until else last_complete_month(con)
+    # only what was known by then: a country first seen after ``until`` is not in it
+    frame = frame.filter(pl.col("month") <= month_of(last))
+    if frame.is_empty():
+        raise ValueError(f"the warehouse holds no dossiers registered by {month_of(last):%Y-%m}")
     months = np.array([month_index(m) for m in frame["month"].to_list()])
     first = int(months.min())
-    last = month_index(until) if until else last_complete_month(con)
     countries = tuple(sorted(frame["country"].unique().to_list()))
     position = {c: i for i, c in enumerate(countries)}
     dossiers = np.zeros((len(countries), last - first + 1))
@@ -398,10 +402,11 @@ def build_budget_forecast(
     month and calendar year, and budget line: mean and 80 %/95 % intervals in EUR.
 
     Also replaces ``budget_assumptions`` (``working`` parameters and what rests on them),
-    and keeps the programme totals in ``budget_forecast_archive`` (one set per origin, the
-    latest run of an origin wins), so a later report can hold actuals against what was
-    forecast before. With ``current=False`` (a forecast as of an earlier origin) only the
-    archive is written. Returns the yearly totals."""
+    and keeps the programme totals in ``budget_forecast_archive`` (one set per origin: the
+    first run of an origin is kept, what was forecast then), so a later report can hold
+    actuals against what was forecast before. With ``current=False`` (a forecast as of
+    an earlier month, asked for explicitly) only the archive is written, replacing that
+    origin's set. Returns the yearly totals."""
     say = progress or (lambda _m: None)
     sim = simulation or simulate(con, draws, seed, progress)
     rules = applicable_rules()
@@ -429,11 +434,13 @@ def build_budget_forecast(
     stamp = {"origin": month_of(sim.origin), "draws": sim.sampling.draws}
     with registered(con, new_rows=rows):
         con.execute(ARCHIVE_SCHEMA)
-        con.execute(
-            "DELETE FROM budget_forecast_archive WHERE origin = $origin",
-            {"origin": stamp["origin"]},
-        )
-        con.execute(ARCHIVE_SQL.format(money=money), stamp)
+        origin = {"origin": stamp["origin"]}
+        if not current:  # an explicit forecast as of a month replaces that month's
+            con.execute("DELETE FROM budget_forecast_archive WHERE origin = $origin", origin)
+        if not scalar(
+            con, "SELECT count(*) FROM budget_forecast_archive WHERE origin = $origin", origin
+        ):
+            con.execute(ARCHIVE_SQL.format(money=money), stamp)
         if current:
             con.execute(BUDGET_FORECAST_SQL.format(money=money), stamp)
     if not current:

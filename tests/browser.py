@@ -3,9 +3,9 @@
 Playwright's own browser download is not used: the browser is a system Chromium
 (Debian's ``chromium``), found by :func:`find_chromium`.
 
-In a test module::
-
-    from tests.browser import chromium_fixture  # noqa: F401  (registers `chromium`)
+The fixture ``chromium`` is registered once, in ``tests/conftest.py`` (playwright's
+sync API allows one instance per thread: a second registration would start a second
+one). In a test module::
 
     def test_page(chromium):  # a playwright ``Browser``, shared by the session
         context = chromium.new_context()

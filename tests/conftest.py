@@ -17,6 +17,10 @@ from pipelines.forecast import (
 from pipelines.monitoring import build_monitoring
 from pipelines.warehouse import connect
 
+# One session-wide headless Chromium (`chromium`) for every browser test: playwright's
+# sync API allows a single instance per thread, so the fixture must be registered once.
+from tests.browser import chromium_fixture  # noqa: F401, E402
+
 
 @pytest.fixture(scope="session")
 def demo_warehouse(tmp_path_factory):

@@ -7,6 +7,7 @@ Money is summed as DECIMAL in SQL and carried as ``Decimal`` EUR; counts as ``in
 
 from __future__ import annotations
 
+import gettext
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -15,13 +16,14 @@ from functools import cache
 
 import duckdb
 import polars as pl
+import pycountry
 
 from data_contracts.countries import countries
 from models.disclosure import COMPLEMENTARY, OTHER, SMALL, THRESHOLD, protect_counts
 from models.forecast import month_index, month_of
 from pipelines.forecast import last_complete_month
 from pipelines.report import charts
-from pipelines.report.labels import Labels
+from pipelines.report.labels import TEXT, Labels
 from pipelines.report.model import HIDDEN, SMALL_CELL, Column, Report, Section, Table
 from pipelines.warehouse import fetch_one, query_frame, scalar
 from rules.budget_lines import AMOUNT_COLUMNS
@@ -39,9 +41,25 @@ class ReportError(ValueError):
 
 
 @cache
-def country_names() -> dict[str, str]:
-    """ISO3 → English name, from the versioned country reference."""
-    return dict(countries().select("iso3", "name").iter_rows())
+def country_names(lang: str = "en") -> dict[str, str]:
+    """ISO3 → country name: English from the versioned country reference; Dutch and
+    French from the ISO 3166 translations that ship with pycountry (the English name
+    where a code has none, e.g. XKX, STA)."""
+    english = dict(countries().select("iso3", "name").iter_rows())
+    if lang == "en":
+        return english
+    translation = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang])
+    names = {}
+    for code, name in english.items():
+        country = pycountry.countries.get(alpha_3=code)
+        if country is None:
+            names[code] = name
+            continue
+        common = getattr(country, "common_name", None)
+        names[code] = translation.gettext(common or country.name)
+        if common and names[code] == common:  # no translation of the common name
+            names[code] = translation.gettext(country.name)
+    return names
 
 
 def _has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -166,10 +184,15 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
     L, year = ctx.L, ctx.month.year
     start, stop = date(year, 1, 1), date(year + 1, 1, 1)
     table_name = table_of_year(year)
-    actual_until = max(ctx.month, ctx.origin) if ctx.origin else ctx.month
-    actual = actual_months(ctx.con, start, min(stop, _shift(actual_until, 1)))
-    current = forecast_months(ctx.con, table_name) if ctx.origin else pl.DataFrame()
-    current = current.filter(pl.col("month") > ctx.origin) if ctx.origin else current
+    # the current forecast continues the actual months only when it starts right after
+    # the report month; a report on an earlier month shows no later knowledge
+    fresh = ctx.origin is not None and ctx.origin == ctx.month
+    actual = actual_months(ctx.con, start, min(stop, _shift(ctx.month, 1)))
+    current = (
+        forecast_months(ctx.con, table_name).filter(pl.col("month") > ctx.month)
+        if fresh
+        else pl.DataFrame(schema={"month": pl.Date})
+    )
     baseline_at = baseline_origin(ctx.con, year)
     baseline = (
         forecast_months(ctx.con, table_name, baseline_at, "budget_forecast_archive")
@@ -202,12 +225,11 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
         )
     for f in current.filter(pl.col("month") < stop).iter_rows(named=True):
         rows.append((f["month"], None, None, None, None, None) + forecast_cells(f))
-    to_date = actual.filter(pl.col("month") <= ctx.month)
-    sums = {c: to_date[c].sum() for c in ("dossiers", "persons")} | {
-        c: _dsum(to_date[c]) for c in ("commitments", "ticket", "paid")
+    sums = {c: actual[c].sum() for c in ("dossiers", "persons")} | {
+        c: _dsum(actual[c]) for c in ("commitments", "ticket", "paid")
     }
     planned = (
-        sum((before[m]["mean"] for m in to_date["month"] if m in before), Decimal(0))
+        sum((before[m]["mean"] for m in actual["month"] if m in before), Decimal(0))
         if before
         else None
     )
@@ -218,11 +240,10 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
     )
     facts = {"ytd": sums["commitments"], "planned": planned, "projected": None}
     facts["baseline"] = baseline_at
-    rest = _forecast_year(ctx.con, table_name, year) if ctx.origin else None
-    known = _dsum(actual.filter(pl.col("month") <= (ctx.origin or ctx.month))["commitments"])
-    if rest is not None or (ctx.origin and ctx.origin >= date(year, 12, 1)):
+    rest = _forecast_year(ctx.con, table_name, year) if fresh else None
+    if fresh and (rest is not None or ctx.month.month == 12):
         rest = rest or dict.fromkeys(("mean", "lo80", "hi80", "lo95", "hi95"), Decimal(0))
-        projected = {k: known + rest[k] for k in rest}
+        projected = {k: sums["commitments"] + rest[k] for k in rest}
         emphasis.add(len(rows))
         rows.append(
             (L("r_projected", year=year), None, None, None, None, None) + forecast_cells(projected)
@@ -234,16 +255,16 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
         note = L("note_no_baseline", year=year, before=f"{year - 1}-12")
     table = Table("spend", L("t_spend"), L("t_spend"), columns, rows, emphasis=emphasis, note=note)
     chart_actual = actual_months(
-        ctx.con, _shift(ctx.origin or ctx.month, -TIMELINE_MONTHS + 1), _shift(actual_until, 1)
+        ctx.con, _shift(ctx.month, -TIMELINE_MONTHS + 1), _shift(ctx.month, 1)
     )
     chart = charts.fan_chart(
         L,
         chart_actual.select("month", "commitments"),
         current,
-        baseline.filter(pl.col("month") <= actual_until) if baseline_at else None,
+        baseline.filter(pl.col("month") <= ctx.month) if baseline_at else None,
         L.short_month(baseline_at) if baseline_at else None,
     )
-    intro = L("s_spend_intro", year=year, origin=L.short_month(ctx.origin or ctx.month))
+    intro = L("s_spend_intro", year=year, origin=L.short_month(ctx.month))
     return Section("spend", L("s_spend"), intro, [table], [chart]), facts
 
 
@@ -370,7 +391,7 @@ def countries_section(ctx: Context) -> Section:
     )
     top = set(shown["country"])
     rest = frame.filter(~pl.col("country").is_in(list(top)))
-    names = country_names()
+    names = country_names(L.lang)
     rows = [
         (
             r["country"],
@@ -384,16 +405,20 @@ def countries_section(ctx: Context) -> Section:
         )
         for r in shown.iter_rows(named=True)
     ]
+    if protected["total_hidden"].any():  # too few dossiers to show any count
+        rows = [(*row[:2], HIDDEN, *row[3:]) for row in rows]
+    hidden_total = bool(protected["total_hidden"].any())
     if rest.height:
+        pooled = HIDDEN if hidden_total else _count_or_small(int(rest["dossiers_12m"].sum()))
         rows.append(
-            (L("r_other"), f"{rest.height}", _count_or_small(int(rest["dossiers_12m"].sum())))
+            (L("r_other"), f"{rest.height}", pooled)
             + (float(rest["dossiers_forecast"].sum()),)
             + (_dsum(rest["mean_2025"]), _dsum(rest["mean_2026"]), None, _dsum(rest["diff"]))
         )
     total = (
         L("r_total"),
         "",
-        int(frame["dossiers_12m"].sum()),
+        HIDDEN if hidden_total else int(frame["dossiers_12m"].sum()),
         float(frame["dossiers_forecast"].sum()),
         _dsum(frame["mean_2025"]),
         _dsum(frame["mean_2026"]),
@@ -424,6 +449,11 @@ def countries_section(ctx: Context) -> Section:
     return Section("countries", L("s_countries", year=year), intro, [table])
 
 
+def _label(L: Labels, prefix: str, value: str) -> str:
+    """The translation of a stored value (status, group, method), else the value."""
+    return L(prefix + value) if prefix + value in TEXT else value
+
+
 def _count_or_small(n: int):
     return SMALL_CELL if 0 < n < THRESHOLD else n
 
@@ -446,8 +476,12 @@ def comparison_section(ctx: Context) -> Section:
     )
     counts = ["persons", "better", "worse"]
     money = ["cost_2025", "cost_2026", "difference"]
-    protected = protect_counts(per_country, "country", counts, amounts=money)
-    names = country_names()
+    # a part whose programme total is itself below 5 is shown in no row (only as <5)
+    whole = {c for c in counts[1:] if 0 < int(per_country[c].sum()) < THRESHOLD}
+    protected = protect_counts(
+        per_country, "country", [c for c in counts if c not in whole], amounts=money
+    )
+    names = country_names(L.lang)
     columns = [
         Column("country", L("c_country")),
         Column("name", L("c_name")),
@@ -462,62 +496,37 @@ def comparison_section(ctx: Context) -> Section:
     pool = protected.filter(pl.col("country") == OTHER)
     raw = {r["country"]: r for r in per_country.iter_rows(named=True)}
     rows = [
-        _protected_row(r, raw.get(r["country"]), names, counts, money)
+        _protected_row(r, raw.get(r["country"]), names, counts, money, whole)
         for r in shown.iter_rows(named=True)
     ]
     if pool.height:
         pooled = pool.row(0, named=True)
-        rows.append(_protected_row(pooled, None, names, counts, money, L("r_other")))
+        rows.append(_protected_row(pooled, None, names, counts, money, whole, L("r_other")))
+    totals = {c: int(per_country[c].sum()) for c in counts}
     rows.append(
-        (L("r_total"), "", *(int(per_country[c].sum()) for c in counts[:1]))
+        (L("r_total"), "", totals["persons"])
         + tuple(_dsum(per_country[c]) for c in money)
-        + tuple(int(per_country[c].sum()) for c in counts[1:])
+        + tuple(SMALL_CELL if c in whole else totals[c] for c in counts[1:])
     )
     if protected["total_hidden"].any():
-        rows = rows[-1:]
-        rows[0] = (rows[0][0], "", SMALL_CELL, HIDDEN, HIDDEN, HIDDEN, HIDDEN, HIDDEN)
+        rows = [(L("r_total"), "", SMALL_CELL if totals["persons"] < THRESHOLD else HIDDEN)]
+        rows[0] += (HIDDEN,) * 5
     table = Table(
         "comparison", L("t_comparison"), L("t_comparison"), columns, rows, emphasis={len(rows) - 1}
     )
-    categories = query_frame(
-        ctx.con,
-        """SELECT category, sum(persons)::BIGINT AS persons, sum(cost_2025) AS cost_2025,
-                  sum(cost_2026) AS cost_2026, sum(difference) AS difference,
-                  sum(persons_better_off)::BIGINT AS better,
-                  sum(persons_worse_off)::BIGINT AS worse
-           FROM table_comparison WHERE registration_year = $y AND budget_line = 'total'
-           GROUP BY 1 ORDER BY category NULLS LAST""",
-        {"y": year},
-    )
-    by_category = Table(
-        "categories",
-        L("t_categories"),
-        L("t_categories"),
-        [Column("category", L("c_category")), *columns[2:]],
-        [
-            (
-                L("r_category", n=r["category"]) if r["category"] else L("r_no_category"),
-                *(_count_or_small(r["persons"]),),
-                r["cost_2025"],
-                r["cost_2026"],
-                r["difference"],
-                _count_or_small(r["better"]),
-                _count_or_small(r["worse"]),
-            )
-            for r in categories.iter_rows(named=True)
-        ],
-    )
     intro = L("s_comparison_intro", year=year)
-    return Section("comparison", L("s_comparison"), intro, [table, by_category])
+    return Section("comparison", L("s_comparison"), intro, [table])
 
 
 def _protected_row(
-    r: dict, raw: dict | None, names, counts, money, label: str | None = None
+    r: dict, raw: dict | None, names, counts, money, whole, label: str | None = None
 ) -> tuple:
     """A row of the comparison as shown: a hidden count is ``<5`` where it is itself
-    small, ``x`` where it is hidden with the row (its own value is 5 or more)."""
+    small, ``x`` where it is hidden with its row or its whole column (``whole``)."""
 
     def count(c):
+        if c in whole:
+            return HIDDEN
         if r[c] is not None:
             return r[c]
         own = raw[c] if raw else None
@@ -535,12 +544,6 @@ def _protected_row(
 
 # --- misuse alarms -------------------------------------------------------------------
 
-METHODS = {
-    "negbin_glm": "negative-binomial GLM",
-    "ears_c2": "EARS C2",
-    "funnel": "funnel limits",
-}
-
 
 def localised_reason(L: Labels, r: dict) -> str:
     indicator = L(f"i_{r['indicator']}")
@@ -549,7 +552,7 @@ def localised_reason(L: Labels, r: dict) -> str:
         "observed": L.number(r["observed"]),
         "expected": L.number(r["expected"], 1),
         "upper": L.number(r["upper"], 1),
-        "method": METHODS.get(r["method"], r["method"]),
+        "method": _label(L, "m_", r["method"]),
         "q": f"{r['q_value']:.2g}".replace(".", "," if L.lang != "en" else "."),
         "denominator": L.number(r["denominator"] or 0),
     }
@@ -570,9 +573,11 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
            ORDER BY a.month DESC, a.country, a.indicator""",
         {"start": start, "month": ctx.month},
     )
-    names = country_names()
+    names = country_names(L.lang)
     rows = []
     for r in alarms.iter_rows(named=True):
+        # an alarm means observed > expected: with a small count, its expectation,
+        # bound and q would narrow it down, so they go too
         small = r["observed"] < THRESHOLD
         rows.append(
             (
@@ -582,9 +587,9 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
                 L(f"g_{r['grouping']}"),
                 L(f"i_{r['indicator']}"),
                 SMALL_CELL if small else r["observed"],
-                r["expected"],
-                r["upper"],
-                r["q_value"],
+                HIDDEN if small else r["expected"],
+                HIDDEN if small else r["upper"],
+                HIDDEN if small else r["q_value"],
                 HIDDEN if small else localised_reason(L, r),
                 r["first_seen"].date() if r["first_seen"] else None,
             )
@@ -609,6 +614,7 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
         columns,
         rows,
         note=None if rows else L("no_alarms"),
+        page_rows=PAGE_ROWS,
     )
     focus = query_frame(
         ctx.con,
@@ -667,10 +673,19 @@ def quality_section(ctx: Context) -> tuple[Section, tuple[int, int]]:
     )
     reasons = query_frame(
         ctx.con,
-        """SELECT split_part(reason, ':', 1) AS rule, count(*) AS n FROM quarantine
-           GROUP BY 1 ORDER BY n DESC, rule""",
+        """WITH parts AS (
+               -- one reason per rule broken; quoted values (maybe ids) left out
+               SELECT unnest(string_split(
+                          regexp_replace(reason, '''[^'']*''', '''…''', 'g'), '; ')) AS part
+               FROM quarantine)
+           SELECT CASE WHEN part LIKE '%:%' THEN split_part(part, ':', 1) ELSE part END
+                      AS rule,
+                  count(*) AS n
+           FROM parts GROUP BY 1 ORDER BY n DESC, rule""",
     )
-    file_rows = [tuple(r.values()) for r in files.iter_rows(named=True)]
+    file_rows = [
+        (_label(L, "st_", r["status"]), *tuple(r.values())[1:]) for r in files.iter_rows(named=True)
+    ]
     read = int(files["rows_read"].sum() or 0)
     quarantined = int(files["rows_quarantined"].sum() or 0)
     if file_rows:
@@ -699,6 +714,8 @@ def quality_section(ctx: Context) -> tuple[Section, tuple[int, int]]:
         L("t_quarantine"),
         [Column("rule", L("c_rule_reason")), Column("rows", L("c_rows"), "count")],
         [tuple(r) for r in reasons.iter_rows()],
+        page_rows=PAGE_ROWS,
+        note=L("note_quarantine") if reasons.height else None,
     )
     section = Section("quality", L("s_quality"), L("s_quality_intro"), [files_table, reasons_table])
     return section, (quarantined, read)
@@ -757,7 +774,10 @@ def backtest_section(ctx: Context) -> Section:
                   horizon_months
            FROM forecast_backtest ORDER BY country_group = 'total', country_group""",
     )
-    rows = [tuple(r.values())[:-1] for r in frame.iter_rows(named=True)]
+    rows = [
+        (_label(L, "grp_", r["country_group"]), *tuple(r.values())[1:-1])
+        for r in frame.iter_rows(named=True)
+    ]
     table = Table(
         "backtest",
         L("t_backtest"),
@@ -835,6 +855,7 @@ def build_report(
         what = L("missing_table", table="forecast_backtest")
         sections.append(_missing(ctx, "backtest", L("s_backtest"), what))
     facts = _facts(ctx, spend_facts, budget_facts, alarms_now, quarantined, read)
+    warnings = freshness_warnings(ctx)
     subtitle = L(
         "subtitle",
         month=L.month(month),
@@ -844,7 +865,31 @@ def build_report(
     )
     if generated_at:
         subtitle += " · " + L("generated", at=generated_at, db=source)
-    return Report(month, lang, L("title"), subtitle, facts, sections, L("footnote"))
+    return Report(month, lang, L("title"), subtitle, facts, sections, L("footnote"), warnings)
+
+
+def freshness_warnings(ctx: Context) -> list[str]:
+    """What the reader must know before trusting the figures: tables behind the
+    dossiers, a forecast from another month."""
+    L, warnings = ctx.L, []
+    month = L.short_month(ctx.month)
+    if ctx.origin is not None and ctx.origin < ctx.month:
+        warnings.append(L("w_forecast_old", origin=L.short_month(ctx.origin), month=month))
+    if ctx.origin is not None and ctx.origin > ctx.month:
+        warnings.append(L("w_earlier_month", origin=L.short_month(ctx.origin), month=month))
+    missing = scalar(
+        ctx.con,
+        """SELECT count(*) FROM dossier_persons p ANTI JOIN
+               (SELECT dossier_id, person_id FROM entitlements WHERE "table" = 'applicable') e
+               USING (dossier_id, person_id)""",
+    )
+    if missing:
+        warnings.append(L("w_entitlements", n=L.number(missing)))
+    if _has_rows(ctx.con, "misuse_alarms"):
+        tested = scalar(ctx.con, "SELECT max(month) FROM misuse_alarms")
+        if tested < ctx.month:
+            warnings.append(L("w_alarms", tested=L.short_month(tested), month=month))
+    return warnings
 
 
 def _facts(ctx, spend, budget, alarms_now, quarantined, read) -> list[tuple[str, str]]:

@@ -92,6 +92,27 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Rijen in quarantaine / gelezen",
         "Lignes en quarantaine / lues",
     ),
+    # warnings
+    "w_forecast_old": (
+        "The forecast starts after {origin}, before the report month {month}: run the pipeline before the report. Spend to date shows no current forecast and no projected year.",
+        "De prognose begint na {origin}, vóór de rapportmaand {month}: voer de pijplijn uit vóór het rapport. Uitgaven tot nu toont geen huidige prognose en geen verwacht jaar.",
+        "La prévision commence après {origin}, avant le mois du rapport {month} : exécuter le pipeline avant le rapport. Les dépenses à ce jour n'ont ni prévision actuelle ni année projetée.",
+    ),
+    "w_earlier_month": (
+        "A report on an earlier month ({month}): spend to date stops there; the budget, country, parameter and backtest sections are those of the current forecast (after {origin}).",
+        "Een rapport over een eerdere maand ({month}): uitgaven tot nu stopt daar; budget, landen, parameters en terugtoets komen uit de huidige prognose (na {origin}).",
+        "Un rapport sur un mois antérieur ({month}) : les dépenses à ce jour s'y arrêtent ; budget, pays, paramètres et contrôle viennent de la prévision actuelle (après {origin}).",
+    ),
+    "w_entitlements": (
+        "{n} persons of the warehouse are not in entitlements yet (an extract came after the last pipeline run): their amounts are missing here. Run the pipeline.",
+        "{n} personen uit het magazijn zitten nog niet in entitlements (een extract kwam na de laatste pijplijnrun): hun bedragen ontbreken hier. Voer de pijplijn uit.",
+        "{n} personnes de l'entrepôt ne sont pas encore dans entitlements (un extrait est arrivé après la dernière exécution) : leurs montants manquent ici. Exécuter le pipeline.",
+    ),
+    "w_alarms": (
+        "Misuse monitoring has run to {tested} only, not to {month}: run the pipeline.",
+        "De misbruikmonitoring loopt maar tot {tested}, niet tot {month}: voer de pijplijn uit.",
+        "La surveillance des abus ne va que jusqu'à {tested}, pas jusqu'à {month} : exécuter le pipeline.",
+    ),
     # sections
     "s_spend": (
         "Spend to date against forecast",
@@ -221,7 +242,6 @@ TEXT: dict[str, tuple[str, str, str]] = {
     ),
     "t_countries": ("Top countries", "Belangrijkste landen", "Principaux pays"),
     "t_comparison": ("Table comparison", "Vergelijking tabellen", "Comparaison barèmes"),
-    "t_categories": ("Per 2026 category", "Per categorie 2026", "Par catégorie 2026"),
     "t_alarms": ("Misuse alarms", "Misbruikalarmen", "Alertes d'abus"),
     "t_focus": ("Lifted restrictions", "Opgeheven beperkingen", "Restrictions levées"),
     "t_files": ("Files", "Bestanden", "Fichiers"),
@@ -258,7 +278,6 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "c_cost2026": ("Cost 2026 table", "Kost tabel 2026", "Coût barème 2026"),
     "c_better": ("Better off", "Gaan erop vooruit", "Y gagnent"),
     "c_worse": ("Worse off", "Gaan erop achteruit", "Y perdent"),
-    "c_category": ("Category", "Categorie", "Catégorie"),
     "c_indicator": ("Indicator", "Indicator", "Indicateur"),
     "c_observed": ("Observed", "Waargenomen", "Observé"),
     "c_expected": ("Expected", "Verwacht", "Attendu"),
@@ -301,8 +320,6 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "r_projected": ("Projected {year}", "Verwacht {year}", "Projection {year}"),
     "r_to_date": ("{year} to date", "{year} tot nu", "{year} à ce jour"),
     "r_other": ("other countries", "andere landen", "autres pays"),
-    "r_no_category": ("no category", "geen categorie", "sans catégorie"),
-    "r_category": ("category {n}", "categorie {n}", "catégorie {n}"),
     "actual": ("actual", "werkelijk", "observé"),
     "note_pool_intervals": (
         "Intervals are per row; they do not add up (the pooled row has none).",
@@ -418,9 +435,51 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "{observed} {indicator} pour {expected} attendus (borne supérieure {upper} ; {method}) ; q = {q}",
     ),
     "reason_share": (
-        "{indicator}: {observed} of {denominator} against {expected} expected (upper bound {upper}; {method}); q = {q}",
-        "{indicator}: {observed} van {denominator} tegenover {expected} verwacht (bovengrens {upper}; {method}); q = {q}",
-        "{indicator} : {observed} sur {denominator} pour {expected} attendus (borne supérieure {upper} ; {method}) ; q = {q}",
+        "{indicator}: {observed} against {expected} expected (upper bound {upper}; {method}); q = {q}",
+        "{indicator}: {observed} tegenover {expected} verwacht (bovengrens {upper}; {method}); q = {q}",
+        "{indicator} : {observed} pour {expected} attendus (borne supérieure {upper} ; {method}) ; q = {q}",
+    ),
+    "m_negbin_glm": (
+        "negative-binomial GLM on own history",
+        "negatief-binomiaal GLM op eigen geschiedenis",
+        "GLM binomial négatif sur l'historique propre",
+    ),
+    "m_ears_c2": (
+        "short baseline (EARS C2)",
+        "korte basislijn (EARS C2)",
+        "référence courte (EARS C2)",
+    ),
+    "m_funnel_programme": (
+        "funnel limits against the programme",
+        "trechtergrenzen tegenover het programma",
+        "limites en entonnoir par rapport au programme",
+    ),
+    "m_funnel_programme_and_own": (
+        "funnel limits against the programme and own past",
+        "trechtergrenzen tegenover het programma en het eigen verleden",
+        "limites en entonnoir par rapport au programme et au passé propre",
+    ),
+    "st_ingested": ("ingested", "ingelezen", "ingéré"),
+    "st_ingested_with_quarantine": (
+        "ingested, some rows quarantined",
+        "ingelezen, enkele rijen in quarantaine",
+        "ingéré, quelques lignes en quarantaine",
+    ),
+    "st_rejected": ("rejected whole", "volledig geweigerd", "rejeté en entier"),
+    "grp_Balkans": ("Balkans", "Balkan", "Balkans"),
+    "grp_Latin America": ("Latin America", "Latijns-Amerika", "Amérique latine"),
+    "grp_lifted restrictions": (
+        "lifted restrictions",
+        "opgeheven beperkingen",
+        "restrictions levées",
+    ),
+    "grp_other visa-free": ("other visa-free", "andere visumvrije", "autres sans visa"),
+    "grp_other visa-required": ("other visa-required", "andere visumplichtige", "autres avec visa"),
+    "grp_total": ("total", "totaal", "total"),
+    "note_quarantine": (
+        "One line per rule broken (a row may break several), in the rules' own wording (English), quoted values left out.",
+        "Eén lijn per geschonden regel (een rij kan er meerdere schenden), in de eigen formulering van de regels (Engels), zonder geciteerde waarden.",
+        "Une ligne par règle enfreinte (une ligne peut en enfreindre plusieurs), dans la formulation des règles (anglais), sans les valeurs citées.",
     ),
 }
 

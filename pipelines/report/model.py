@@ -79,6 +79,7 @@ class Report:
     facts: list[tuple[str, str]]  # headline label → formatted value
     sections: list[Section]
     footnote: str
+    warnings: list[str] = field(default_factory=list)  # what is out of date, and why
 
     def table(self, key: str) -> Table:
         for section in self.sections:

@@ -19,6 +19,8 @@ h2 { font-size: 17px; margin: 32px 0 6px; border-bottom: 2px solid var(--accent)
      padding-bottom: 3px; }
 h3 { font-size: 14px; margin: 18px 0 6px; }
 .subtitle, .note, footer { color: var(--muted); }
+.warning { border-left: 4px solid #b45309; background: #fffbeb; padding: 6px 10px;
+           margin: 8px 0; }
 .facts { display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr));
          gap: 10px; margin: 18px 0; }
 .fact { border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px; }
@@ -71,6 +73,7 @@ def render_html(report: Report) -> str:
         f'<div class="value">{escape(v)}</div></div>'
         for k, v in report.facts
     )
+    warnings = "".join(f'<p class="warning">{escape(w)}</p>' for w in report.warnings)
     toc = "".join(f'<li><a href="#{s.key}">{escape(s.title)}</a></li>' for s in report.sections)
     parts = []
     for section in report.sections:
@@ -89,7 +92,7 @@ def render_html(report: Report) -> str:
         f"<title>{escape(report.title)} – {report.month:%Y-%m}</title>"
         f"<style>{STYLE}</style></head><body>"
         f"<header><h1>{escape(report.title)}</h1>"
-        f'<p class="subtitle">{escape(report.subtitle)}</p></header>'
+        f'<p class="subtitle">{escape(report.subtitle)}</p>{warnings}</header>'
         f'<div class="facts">{facts}</div><nav><ol>{toc}</ol></nav>'
         f"{''.join(parts)}<footer><p>{escape(report.footnote)}</p></footer></body></html>\n"
     )

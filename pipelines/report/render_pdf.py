@@ -91,6 +91,9 @@ def render_pdf(report: Report) -> bytes:
     pdf.set_text_color(*MUTED)
     pdf.set_font("dejavu", "", 8)
     pdf.multi_cell(0, 4.5, report.subtitle, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(180, 83, 9)
+    for warning in report.warnings:
+        pdf.multi_cell(0, 4.5, warning, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     pdf.ln(2)
     pdf.set_font("dejavu", "", 9)

@@ -16,6 +16,10 @@ from pipelines.report.model import Column, Report, Table, is_hidden
 
 FORMATS = {
     "count": "#,##0",
+    "number0": "#,##0",
+    "number1": "#,##0.0",
+    "number2": "#,##0.00",
+    "number3": "0.000",
     "eur": '#,##0.00 "€"',
     "eur_range": '#,##0.00 "€"',
     "share": "0.0%",
@@ -70,6 +74,9 @@ def render_xlsx(report: Report) -> bytes:
         summary.write(3 + i, 0, label, bold)
         summary.write(3 + i, 1, value)
     row = 4 + len(report.facts)
+    for warning in report.warnings:
+        summary.write(row, 0, warning, bold)
+        row += 1
     names = sheet_names(report)
     for section in report.sections:
         summary.write(row, 0, section.title, bold)
@@ -121,7 +128,7 @@ def _write(sheet, i, j, value, column: Column, style, hidden) -> None:
     elif isinstance(value, Decimal | int | float) and not isinstance(value, bool):
         fmt = style.get(column.kind)
         if column.kind == "number":
-            fmt = None
+            fmt = style.get(f"number{column.decimals}")
         sheet.write_number(i, j, float(value), fmt)
     elif isinstance(value, datetime | date):
         sheet.write_datetime(i, j, value, style.get(column.kind, style["date"]))

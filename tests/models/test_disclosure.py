@@ -59,15 +59,19 @@ def test_no_small_count_shows_and_totals_add_up(groups):
         part = out.filter(pl.col("line") == g)
         shown = part.filter(pl.col("n").is_not_null())
         assert (shown["n"] >= THRESHOLD).all()  # countries and the pool alike
-        if sum(counts) < THRESHOLD:
+        small = [c for c in counts if c < THRESHOLD]
+        # hidden only when there is no row to complement the small ones with
+        assert part["total_hidden"].any() == (bool(small) and len(small) == len(counts))
+        if part["total_hidden"].any():
             assert part["total_hidden"].all() and shown.height == 0
             continue
         assert shown["n"].sum() == sum(counts)  # the shown rows and the pool add up
         assert shown["eur"].sum() == sum(100 * n + 1 for n in counts)
         members = part.filter(pl.col("suppression").is_not_null())
         assert members.height != 1  # a lone hidden value would be the pool's
-        small = [c for c in counts if c < THRESHOLD]
         assert (members["suppression"] == SMALL).sum() == len(small)
+        # small rows never pool alone: the sum would bound each of them
+        assert not small or (members["suppression"] == COMPLEMENTARY).any()
 
 
 @settings(max_examples=300, deadline=None)
@@ -92,11 +96,24 @@ def test_several_counts_per_row_none_small_shows(rows):
     out = protect_counts(frame, "country", ["persons", "better", "worse"])
     if out["total_hidden"].any():
         return
-    for column, values in (("persons", persons), ("better", frame["better"].to_list())):
+    for column, values in (
+        ("persons", persons),
+        ("better", frame["better"].to_list()),
+        ("worse", frame["worse"].to_list()),
+    ):
         shown = out[column].drop_nulls()
         assert ((shown == 0) | (shown >= THRESHOLD)).all()
         assert shown.sum() == sum(values)
     assert out.filter(pl.col("suppression").is_not_null()).height != 1
+
+
+def test_two_small_rows_never_pool_alone():
+    # 4 and 4 pooled alone would show 8: both could only be 4
+    frame = pl.DataFrame({"country": ["A", "B", "C"], "n": [4, 4, 20]})
+    rows = {r["country"]: r for r in protect_counts(frame, "country", "n").iter_rows(named=True)}
+    assert rows["C"]["suppression"] == COMPLEMENTARY and rows[OTHER]["n"] == 28
+    only_small = protect_counts(frame.head(2), "country", "n")
+    assert only_small["total_hidden"].all() and only_small["n"].null_count() == 3
 
 
 def test_a_small_part_hides_its_row():

@@ -28,7 +28,6 @@ from pipelines.definitions import defs
 from tests.browser import (
     artefact_path,
     block_external_requests,
-    chromium_fixture,  # noqa: F401  (registers the `chromium` fixture)
 )
 
 ROOT = Path(__file__).resolve().parents[2]

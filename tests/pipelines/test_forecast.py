@@ -283,3 +283,23 @@ def test_the_year_baseline_is_archived_once(demo_copy):
         assert ensure_year_baseline(con, sim.origin, draws=30) is None  # already there
         origins = con.sql("SELECT DISTINCT origin FROM budget_forecast_archive ORDER BY 1").pl()
     assert origins["origin"].to_list() == [date(2025, 12, 1), month_of(sim.origin)]
+
+
+def test_a_forecast_as_of_a_month_knows_no_country_first_seen_later(demo_copy):
+    insert_rows(
+        demo_copy,
+        [
+            person(
+                dossier_id="DNEW1",
+                person_id="PNEW1",
+                nationality="ISL",
+                return_country="ISL",
+                registration_date="2026-03-10",
+                departure_date="2026-04-02",
+            )
+        ],
+    )
+    with connect(demo_copy) as con:
+        earlier = simulate(con, draws=20, seed=0, until=date(2025, 12, 1))
+        now = load_panel(con)
+    assert "ISL" not in earlier.countries and "ISL" in now.countries

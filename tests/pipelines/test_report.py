@@ -11,6 +11,7 @@ import dagster as dg
 import openpyxl
 import pytest
 
+from models.forecast import month_index, month_of
 from pipelines.calendar import easter_sunday, first_working_day, is_working_day
 from pipelines.cli import main
 from pipelines.defs.report import management_report, monthly_report_schedule
@@ -101,7 +102,7 @@ def test_workbook_values_match_the_warehouse(english, built_warehouse):
         alarms = scalar(
             con,
             "SELECT count(*) FROM misuse_alarms WHERE alarm AND month BETWEEN $a AND $b",
-            {"a": date(report.month.year - 1, report.month.month, 1), "b": report.month},
+            {"a": month_of(month_index(report.month) - 11), "b": report.month},
         )
     budget = _by_first_cell(_rows(book[names["budget"]]))["Total (without tickets)"]
     mean = dict(totals.select("table", "mean").rows())
@@ -159,6 +160,8 @@ CRAFTED = [  # country, persons, better off, worse off
 
 
 def test_small_cells_on_a_crafted_warehouse(built_warehouse, tmp_path):
+    """Counts below 5 (and what would reveal them) are hidden in the workbook and the page;
+    the rows shown and the pool add up to the totals."""
     db = tmp_path / "crafted.duckdb"
     db.write_bytes(built_warehouse.read_bytes())
     with connect(db) as con:
@@ -183,8 +186,8 @@ def test_small_cells_on_a_crafted_warehouse(built_warehouse, tmp_path):
     shown = {r[0]: r for r in rows[1:]}
     assert shown["CCC"][2] == "<5" and shown["CCC"][3] == "x"  # count and its money hidden
     assert shown["BBB"][6] == "<5" and shown["BBB"][2] == "x"  # a small part hides the row
-    pool = shown["other countries"]
-    assert pool[2] == 3 + 25 + 9 or pool[2] == 3 + 25  # the pool: CCC, BBB (+ complement)
+    # the pool: CCC and BBB (small) and EEE, the smallest shown row (complementary)
+    assert shown["EEE"][2] == "x" and shown["other countries"][2] == 3 + 25 + 9
     assert shown["Total"][2] == sum(p for _, p, _, _ in CRAFTED)
     numbers = [r[2] for r in rows[1:-1] if isinstance(r[2], int | float)]
     assert sum(numbers) == shown["Total"][2]
@@ -197,7 +200,10 @@ def test_small_cells_on_a_crafted_warehouse(built_warehouse, tmp_path):
     assert ">CCC</td>" in html and ">&lt;5</td>" in html
     alarms = _rows(openpyxl.load_workbook(files.xlsx)[sheet_names(files.report)["alarms"]])
     small = [r for r in alarms[1:] if r[5] == "<5"]
-    assert small and all(r[9] == "x" for r in small)  # the reason would show the count
+    # the reason would show the count, and expected/bound/q would narrow it down
+    assert small and all(r[6:10] == ("x", "x", "x", "x") for r in small)
+    # no per-category table: with the country rows, it would reveal hidden ones
+    assert "categories" not in sheet_names(files.report)
 
 
 # --- labels ----------------------------------------------------------------------------
@@ -307,3 +313,54 @@ def test_actual_months_stand_next_to_the_forecast_made_before_the_year(english, 
     labels = dict(english.report.facts)
     assert f"To date against the forecast of {year - 1}-12" in labels
     assert english.html.read_text().count(f"Forecast of {year - 1}-12") >= 1
+
+
+def test_no_english_in_the_dutch_report_and_no_ids_in_quarantine_reasons(built_warehouse, tmp_path):
+    db = tmp_path / "q.duckdb"
+    db.write_bytes(built_warehouse.read_bytes())
+    with connect(db) as con:
+        rows = [
+            "annex_parent_id 'Pdeadbeef01' is not a person in the same dossier",
+            "age_at_registration: '130' is above the maximum 120; "
+            "dossier has 0 principals (exactly one required)",
+        ]
+        for i, reason in enumerate(rows):
+            con.execute(
+                "INSERT INTO quarantine VALUES (1, 'f.csv', $row, $reason, '{}')",
+                {"row": i + 3, "reason": reason},
+            )
+    with connect(db, read_only=True) as con:
+        report = build_report(con, lang="nl")
+    reasons = dict(report.table("quarantine").rows)
+    assert reasons == {
+        "annex_parent_id '…' is not a person in the same dossier": 1,
+        "age_at_registration": 1,
+        "dossier has 0 principals (exactly one required)": 1,
+    }
+    names = dict((r[0], r[1]) for r in report.table("comparison").rows)
+    assert names.get("SYR") == "Syrië"
+    groups = [r[0] for r in report.table("backtest").rows]
+    assert "totaal" in groups and "total" not in groups
+    for alarm in report.table("alarms").rows:
+        assert "GLM" not in str(alarm[9]) or "eigen geschiedenis" in str(alarm[9])
+
+
+def test_warnings_when_the_tables_are_behind_the_dossiers(built_warehouse, tmp_path):
+    db = tmp_path / "behind.duckdb"
+    db.write_bytes(built_warehouse.read_bytes())
+    with connect(db) as con:
+        con.execute(
+            """DELETE FROM entitlements WHERE dossier_id IN
+               (SELECT dossier_id FROM dossier_persons LIMIT 2)"""
+        )
+        origin = scalar(con, "SELECT max(origin) FROM budget_forecast")
+    with connect(db, read_only=True) as con:
+        fresh = build_report(con)
+        earlier = build_report(con, month=month_of(month_index(origin) - 3))
+    assert any("not in entitlements yet" in w for w in fresh.warnings)
+    assert any("earlier month" in w for w in earlier.warnings)
+    # a report on an earlier month shows nothing after it: no later actual, no projection
+    months = [r[0] for r in earlier.table("spend").rows if isinstance(r[0], date)]
+    assert max(months) <= earlier.month
+    assert not any(str(r[0]).startswith("Projected") for r in earlier.table("spend").rows)
+    assert any(str(r[0]).startswith("Projected") for r in fresh.table("spend").rows)

@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.report import write_report
 from pipelines.warehouse import connect
-from tests.browser import artefact_path, chromium_fixture  # noqa: F401 (fixture)
+from tests.browser import artefact_path
 
 
 @pytest.fixture(scope="module")
