@@ -79,7 +79,10 @@ def load_panel(con: duckdb.DuckDBPyConnection, until: date | None = None) -> Pan
     # only what was known by then: a country first seen after ``until`` is not in it
     frame = frame.filter(pl.col("month") <= month_of(last))
     if frame.is_empty():
-        raise ValueError(f"the warehouse holds no dossiers registered by {month_of(last):%Y-%m}")
+        raise ValueError(
+            f"no complete month of registrations by {month_of(last):%Y-%m}: the volume model "
+            f"needs at least {MIN_HISTORY_MONTHS} months of history"
+        )
     months = np.array([month_index(m) for m in frame["month"].to_list()])
     first = int(months.min())
     countries = tuple(sorted(frame["country"].unique().to_list()))
