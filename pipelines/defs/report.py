@@ -10,7 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipelines.calendar import first_working_day, previous_month
+from pipelines.calendar import first_working_day, is_working_day, previous_month
 from pipelines.defs.entitlements import ENTITLEMENTS, TABLE_COMPARISON
 from pipelines.defs.forecast import BUDGET_FORECAST, FORECAST_BACKTEST
 from pipelines.defs.ingest import INGESTED_FILES
@@ -103,6 +103,9 @@ report_job = dg.define_asset_job(
 )
 
 
+REPORT_MONTH_TAG = "reab/report_month"
+
+
 @dg.schedule(
     job=report_job,
     cron_schedule="0 7 1-7 * *",
@@ -110,16 +113,27 @@ report_job = dg.define_asset_job(
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
 def monthly_report_schedule(context: dg.ScheduleEvaluationContext):
-    """Every day of the first week at 07:00; runs on the month's first Belgian working
-    day only, reporting on the month before."""
+    """At 07:00 on the month's first Belgian working day, the report of the month before.
+    If that run fails (data late, say), the next working days of the first week try
+    again, until one succeeds."""
     when = context.scheduled_execution_time or datetime.now()
     today = when.date()
     first = first_working_day(today.year, today.month)
-    if today != first:
-        return dg.SkipReason(f"{today} is not the first working day of the month ({first})")
-    month = previous_month(today)
+    if today < first or not is_working_day(today):
+        return dg.SkipReason(f"{today} is before or not a working day (first: {first})")
+    month = f"{previous_month(today):%Y-%m}"
+    done = context.instance.get_runs(
+        filters=dg.RunsFilter(
+            job_name=REPORT_JOB,
+            tags={REPORT_MONTH_TAG: month},
+            statuses=[dg.DagsterRunStatus.SUCCESS],
+        ),
+        limit=1,
+    )
+    if done:
+        return dg.SkipReason(f"the report of {month} was written by run {done[0].run_id}")
     return dg.RunRequest(
-        run_key=f"report-{month:%Y-%m}",
-        run_config={"ops": {"management_report": {"config": {"month": f"{month:%Y-%m}"}}}},
-        tags={"reab/report_month": f"{month:%Y-%m}"},
+        run_key=f"report-{month}-{today}",  # one try a day
+        run_config={"ops": {"management_report": {"config": {"month": month}}}},
+        tags={REPORT_MONTH_TAG: month},
     )

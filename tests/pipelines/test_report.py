@@ -3,6 +3,7 @@ small-cell rule on a crafted warehouse, the language, and the Dagster asset/sche
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -14,7 +15,7 @@ import pytest
 from models.forecast import month_index, month_of
 from pipelines.calendar import easter_sunday, first_working_day, is_working_day
 from pipelines.cli import main
-from pipelines.defs.report import management_report, monthly_report_schedule
+from pipelines.defs.report import REPORT_MONTH_TAG, management_report, monthly_report_schedule
 from pipelines.defs.resources import WarehouseResource
 from pipelines.report import build_report, write_report
 from pipelines.report.render_xlsx import sheet_names
@@ -73,6 +74,12 @@ def test_workbook_sheets_formats_and_headers(english):
     total = _by_first_cell(_rows(budget))["Total (without tickets)"]
     assert all(isinstance(v, int | float) for v in total[1:])  # numbers, not text
     assert "€" in budget.cell(row=2, column=2).number_format
+    spend = book[sheet_names(english.report)["spend"]]
+    assert spend.cell(row=2, column=1).number_format == "yyyy-mm"  # a month, as a date
+    assert spend.cell(row=2, column=2).number_format == "#,##0"  # dossiers
+    backtest = book[sheet_names(english.report)["backtest"]]
+    assert backtest.cell(row=2, column=6).number_format == "0.0%"  # 80 % coverage
+    assert 0 <= backtest.cell(row=2, column=6).value <= 1
 
 
 def test_workbook_values_match_the_warehouse(english, built_warehouse):
@@ -247,24 +254,42 @@ def test_the_asset_writes_the_report_with_metadata(built_warehouse, tmp_path):
     assert "Budget" in metadata["budget_preview"].value
 
 
-def _evaluate(day: datetime):
-    context = dg.build_schedule_context(scheduled_execution_time=day)
+def _evaluate(day: datetime, instance=None):
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=day)
     return monthly_report_schedule.evaluate_tick(context)
 
 
 def test_the_report_runs_on_the_first_working_day_for_the_month_before():
     brussels = ZoneInfo("Europe/Brussels")
-    # 1 January 2026 is a holiday: the report runs on Friday 2 January, for December.
-    skipped = _evaluate(datetime(2026, 1, 1, 7, tzinfo=brussels))
-    assert not skipped.run_requests and "not the first working day" in skipped.skip_message
-    (request,) = _evaluate(datetime(2026, 1, 2, 7, tzinfo=brussels)).run_requests
-    assert request.run_key == "report-2025-12"
-    config = request.run_config["ops"]["management_report"]["config"]
-    assert config["month"] == "2025-12"
-    # 1 November 2026 is a Sunday (and All Saints): Monday 2 November.
-    assert not _evaluate(datetime(2026, 11, 1, 7, tzinfo=brussels)).run_requests
-    assert _evaluate(datetime(2026, 11, 2, 7, tzinfo=brussels)).run_requests
-    assert not _evaluate(datetime(2026, 11, 3, 7, tzinfo=brussels)).run_requests
+    with dg.instance_for_test() as instance:
+        # 1 January 2026 is a holiday: the report runs on Friday 2 January, for December.
+        skipped = _evaluate(datetime(2026, 1, 1, 7, tzinfo=brussels), instance)
+        assert not skipped.run_requests and "first: 2026-01-02" in skipped.skip_message
+        (request,) = _evaluate(datetime(2026, 1, 2, 7, tzinfo=brussels), instance).run_requests
+        assert request.tags[REPORT_MONTH_TAG] == "2025-12"
+        config = request.run_config["ops"]["management_report"]["config"]
+        assert config["month"] == "2025-12"
+        # Saturday 3 January is no working day
+        assert not _evaluate(datetime(2026, 1, 3, 7, tzinfo=brussels), instance).run_requests
+        # 1 November 2026 is a Sunday (and All Saints): Monday 2 November.
+        assert not _evaluate(datetime(2026, 11, 1, 7, tzinfo=brussels), instance).run_requests
+        assert _evaluate(datetime(2026, 11, 2, 7, tzinfo=brussels), instance).run_requests
+
+
+def test_a_failed_report_is_tried_again_the_next_working_day_until_it_succeeds():
+    brussels = ZoneInfo("Europe/Brussels")
+    with dg.instance_for_test() as instance:
+        tags = {REPORT_MONTH_TAG: "2026-10"}
+        instance.add_run(_run(tags, dg.DagsterRunStatus.FAILURE))
+        (retry,) = _evaluate(datetime(2026, 11, 3, 7, tzinfo=brussels), instance).run_requests
+        assert retry.run_key == "report-2026-10-2026-11-03"
+        instance.add_run(_run(tags, dg.DagsterRunStatus.SUCCESS))
+        done = _evaluate(datetime(2026, 11, 4, 7, tzinfo=brussels), instance)
+        assert not done.run_requests and "was written by run" in done.skip_message
+
+
+def _run(tags: dict, status):
+    return dg.DagsterRun(job_name="report_job", run_id=str(uuid.uuid4()), tags=tags, status=status)
 
 
 def test_belgian_working_days():
@@ -364,3 +389,19 @@ def test_warnings_when_the_tables_are_behind_the_dossiers(built_warehouse, tmp_p
     assert max(months) <= earlier.month
     assert not any(str(r[0]).startswith("Projected") for r in earlier.table("spend").rows)
     assert any(str(r[0]).startswith("Projected") for r in fresh.table("spend").rows)
+
+
+def test_the_pdf_is_the_same_report(english):
+    from pypdf import PdfReader
+
+    pdf = PdfReader(english.pdf)
+    text = " ".join(page.extract_text() for page in pdf.pages)
+    flat = " ".join(text.split())
+    assert [item.title for item in pdf.outline] == [s.title for s in english.report.sections]
+    for label, value in english.report.facts:
+        assert " ".join(value.split()) in flat, (label, value)
+    comparison = english.report.table("comparison")
+    total = comparison.rows[-1]
+    assert f"{total[2]:,}" in flat  # the persons total, as on the page
+    if any(cell == "<5" for row in comparison.rows for cell in row):
+        assert "<5" in flat
