@@ -6,10 +6,12 @@ the threshold is *suppressed* (its count and the amounts that go with it are hid
 a report shows ``<5``). The suppressed rows are pooled into one row ``OTHER`` whose
 count and amounts are their sums, so the shown rows plus ``OTHER`` equal the group's
 total. The pool always takes in the smallest shown row as well (*complementary*
-suppression), and more until its sum reaches the threshold: a pool of small rows
-alone would bound each of them from below (two rows below 5 summing to 8 are 4 and 4),
-and a single member would be the pool. When the group has no row to complement with,
-the pool is the whole group and its total must not be shown (``total_hidden``).
+suppression), and more until no hidden count can be narrowed down: a pool of small
+rows alone would bound each of them (two rows below 5 summing to 8 are 4 and 4), a
+single member would be the pool, and a small row pooled with rows of at least 5 must
+still be anywhere from 0 to 4 given the pool's sum (1 and 5 pooled as 6 would not).
+When the group has no row to complement with, the pool is the whole group and its
+total must not be shown (``total_hidden``).
 """
 
 from __future__ import annotations
@@ -30,9 +32,19 @@ def _is_small(counts: tuple[int, ...], threshold: int) -> bool:
 
 
 def _discloses(pool: list[int], rows: list[tuple[int, ...]], threshold: int) -> bool:
+    """Whether a reader could narrow a hidden count down from the pool's sums.
+
+    A reader sees which hidden rows are small (``<5``: 0 to threshold - 1) and which are
+    not (so at least the threshold). A small row's count is then at most the pool's sum
+    minus the threshold for every other row that is not small; that bound must leave it
+    anywhere in 0 .. threshold - 1. The other counts of a hidden row are never marked, so
+    their pool sums only need to be 0 or at least the threshold."""
     if len(pool) < 2:
         return True
     sums = [sum(rows[i][k] for i in pool) for k in range(len(rows[0]))]
+    big = sum(rows[i][0] >= threshold for i in pool)
+    if big < len(pool) and sums[0] - threshold * big < threshold - 1:
+        return True
     return sums[0] < threshold or any(0 < s < threshold for s in sums[1:])
 
 

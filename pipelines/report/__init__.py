@@ -40,12 +40,14 @@ def write_report(
     languages: Sequence[str] = ("en",),
     source: str = "",
     progress: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> list[ReportFiles]:
     """Write ``reab-report-YYYY-MM-<lang>.{html,pdf,xlsx}`` per language into ``out_dir``.
 
     A language's three files are rendered before any is written, and each is written to
     a temporary name and renamed: a reader never sees half a file, and a failed render
-    leaves the previous files."""
+    leaves the previous files. ``strict``: refuse (``ReportError``, nothing written) a
+    report with warnings, i.e. one behind its data."""
     unknown = [lang for lang in languages if lang not in LANGUAGES]
     if unknown:
         raise ReportError(f"unknown language {unknown[0]!r}: choose from {', '.join(LANGUAGES)}")
@@ -55,6 +57,8 @@ def write_report(
     written = []
     for lang in languages:
         report = build_report(con, month, lang, source=source, generated_at=stamp, progress=say)
+        if strict and report.warnings:
+            raise ReportError("the report is behind its data: " + " ".join(report.warnings))
         stem = out_dir / f"reab-report-{report.month:%Y-%m}-{lang}"
         say(f"rendering {stem.name}: HTML, PDF, XLSX")
         contents = {

@@ -8,6 +8,7 @@ Money is summed as DECIMAL in SQL and carried as ``Decimal`` EUR; counts as ``in
 from __future__ import annotations
 
 import gettext
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -461,23 +462,43 @@ def _count_or_small(n: int):
 # --- table comparison ----------------------------------------------------------------
 
 
+COMPARISON_SQL = """
+WITH person AS (
+    SELECT p.return_country AS country, e25.total AS t25, e26.total AS t26
+    FROM dossier_persons p
+    JOIN entitlements e25 ON e25.dossier_id = p.dossier_id AND e25.person_id = p.person_id
+                          AND e25."table" = '2025'
+    JOIN entitlements e26 ON e26.dossier_id = p.dossier_id AND e26.person_id = p.person_id
+                          AND e26."table" = '2026'
+    WHERE p.dossier_status IN ('departed', 'registered')
+      AND p.registration_date >= $start AND p.registration_date < $stop
+)
+SELECT country, count(*) AS persons, sum(t25) AS cost_2025, sum(t26) AS cost_2026,
+       sum(t26) - sum(t25) AS difference,
+       count(*) FILTER (WHERE t26 > t25) AS better,
+       count(*) FILTER (WHERE t26 < t25) AS worse,
+       count(*) FILTER (WHERE t26 = t25) AS unchanged
+FROM person GROUP BY country ORDER BY persons DESC, country
+"""
+
+
 def comparison_section(ctx: Context) -> Section:
+    """Persons registered in the report's year up to the report month, under both tables
+    (as ``table_comparison``, total line). ``unchanged`` is protected though not shown:
+    persons - better - worse would show it."""
     L, year = ctx.L, ctx.month.year
     per_country = query_frame(
-        ctx.con,
-        """SELECT return_country AS country, sum(persons)::BIGINT AS persons,
-                  sum(cost_2025) AS cost_2025, sum(cost_2026) AS cost_2026,
-                  sum(difference) AS difference,
-                  sum(persons_better_off)::BIGINT AS better,
-                  sum(persons_worse_off)::BIGINT AS worse
-           FROM table_comparison WHERE registration_year = $y AND budget_line = 'total'
-           GROUP BY 1 ORDER BY persons DESC, country""",
-        {"y": year},
+        ctx.con, COMPARISON_SQL, {"start": date(year, 1, 1), "stop": _shift(ctx.month, 1)}
     )
-    counts = ["persons", "better", "worse"]
+    counts = ["persons", "better", "worse", "unchanged"]
     money = ["cost_2025", "cost_2026", "difference"]
-    # a part whose programme total is itself below 5 is shown in no row (only as <5)
-    whole = {c for c in counts[1:] if 0 < int(per_country[c].sum()) < THRESHOLD}
+    totals = {c: int(per_country[c].sum()) for c in counts}
+    # a part whose programme total is itself below 5 is shown in no row; when that part
+    # is `unchanged` (not shown), worse off goes too, or persons - better - worse would
+    # show it
+    whole = {c for c in counts[1:] if 0 < totals[c] < THRESHOLD}
+    if "unchanged" in whole:
+        whole.add("worse")
     protected = protect_counts(
         per_country, "country", [c for c in counts if c not in whole], amounts=money
     )
@@ -492,21 +513,21 @@ def comparison_section(ctx: Context) -> Section:
         Column("better", L("c_better"), "count"),
         Column("worse", L("c_worse"), "count"),
     ]
+    shown_counts = counts[:3]
     shown = protected.filter(pl.col("country") != OTHER)
     pool = protected.filter(pl.col("country") == OTHER)
     raw = {r["country"]: r for r in per_country.iter_rows(named=True)}
     rows = [
-        _protected_row(r, raw.get(r["country"]), names, counts, money, whole)
+        _protected_row(r, raw.get(r["country"]), names, shown_counts, money, whole)
         for r in shown.iter_rows(named=True)
     ]
     if pool.height:
         pooled = pool.row(0, named=True)
-        rows.append(_protected_row(pooled, None, names, counts, money, whole, L("r_other")))
-    totals = {c: int(per_country[c].sum()) for c in counts}
+        rows.append(_protected_row(pooled, None, names, shown_counts, money, whole, L("r_other")))
     rows.append(
         (L("r_total"), "", totals["persons"])
         + tuple(_dsum(per_country[c]) for c in money)
-        + tuple(SMALL_CELL if c in whole else totals[c] for c in counts[1:])
+        + tuple(_whole_total(totals[c]) if c in whole else totals[c] for c in shown_counts[1:])
     )
     if protected["total_hidden"].any():
         rows = [(L("r_total"), "", SMALL_CELL if totals["persons"] < THRESHOLD else HIDDEN)]
@@ -514,23 +535,30 @@ def comparison_section(ctx: Context) -> Section:
     table = Table(
         "comparison", L("t_comparison"), L("t_comparison"), columns, rows, emphasis={len(rows) - 1}
     )
-    intro = L("s_comparison_intro", year=year)
+    intro = L("s_comparison_intro", year=year, month=L.month(ctx.month))
     return Section("comparison", L("s_comparison"), intro, [table])
+
+
+def _whole_total(n: int):
+    return SMALL_CELL if n < THRESHOLD else HIDDEN
 
 
 def _protected_row(
     r: dict, raw: dict | None, names, counts, money, whole, label: str | None = None
 ) -> tuple:
-    """A row of the comparison as shown: a hidden count is ``<5`` where it is itself
-    small, ``x`` where it is hidden with its row or its whole column (``whole``)."""
+    """A row of the comparison as shown: a hidden row's persons are ``<5`` where they
+    are below 5, else ``x``; its parts (better, worse off) are always ``x``, as are the
+    parts of a column hidden whole (``whole``)."""
 
     def count(c):
         if c in whole:
             return HIDDEN
         if r[c] is not None:
             return r[c]
+        if c != counts[0]:  # a part is never marked: <5 or x would tell 0 from 5+
+            return HIDDEN
         own = raw[c] if raw else None
-        return SMALL_CELL if own is not None and 0 < own < THRESHOLD else HIDDEN
+        return SMALL_CELL if own is not None and own < THRESHOLD else HIDDEN
 
     hidden = r["suppression"] in (SMALL, COMPLEMENTARY)
     return (
@@ -635,16 +663,7 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
             Column("expected", f"{L('c_expected')} (2022–2024)", "number"),
             Column("ratio", L("c_ratio"), "number", decimals=2),
         ],
-        [
-            (
-                r["month"],
-                r["country"],
-                _count_or_small(r["observed"]),
-                r["expected_from_before_2025"],
-                HIDDEN if 0 < r["observed"] < THRESHOLD else r["ratio_to_before_2025"],
-            )
-            for r in focus.iter_rows(named=True)
-        ],
+        [_focus_row(r) for r in focus.iter_rows(named=True)],
     )
     timeline = query_frame(
         ctx.con,
@@ -653,10 +672,34 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
         {"start": _shift(ctx.month, -TIMELINE_MONTHS + 1), "month": ctx.month},
     )
     chart = charts.alarm_timeline(L, timeline, _shift(ctx.month, -TIMELINE_MONTHS + 1), ctx.month)
+    tested_to = scalar(ctx.con, "SELECT max(month) FROM misuse_alarms")
     this_month = int(alarms.filter(pl.col("month") == ctx.month).height)
+    if tested_to is None or tested_to < ctx.month:
+        this_month = None  # not tested: no count, rather than a reassuring 0
     intro = L("s_alarms_intro", month=L.month(ctx.month))
     section = Section("alarms", L("s_alarms"), intro, [table, focus_table], [chart])
     return section, this_month
+
+
+def _focus_row(r: dict) -> tuple:
+    """A lifted country's month against 2022-2024: the expectation is a third of a
+    three-year count, so it is hidden with that count when the count is small; no ratio
+    to nothing."""
+    observed, expected = r["observed"], r["expected_from_before_2025"]
+    before = round((expected or 0) * 3)
+    small = 0 < observed < THRESHOLD or 0 < before < THRESHOLD
+    ratio = (
+        None
+        if not expected or not math.isfinite(r["ratio_to_before_2025"] or 0)
+        else (r["ratio_to_before_2025"])
+    )
+    return (
+        r["month"],
+        r["country"],
+        _count_or_small(observed),
+        HIDDEN if 0 < before < THRESHOLD else expected,
+        HIDDEN if small else ratio,
+    )
 
 
 # --- data quality, parameters, backtest ----------------------------------------------
@@ -915,7 +958,7 @@ def _facts(ctx, spend, budget, alarms_now, quarantined, read) -> list[tuple[str,
         facts.append((L("fact_next", year=next_year), interval(budget["next"])))
     if budget.get("diff"):
         facts.append((L("fact_diff", year=next_year), interval(budget["diff"])))
-    if alarms_now is not None:
-        facts.append((L("fact_alarms", month=L.month(ctx.month)), L.number(alarms_now)))
+    alarms = "–" if alarms_now is None else L.number(alarms_now)  # – : not tested
+    facts.append((L("fact_alarms", month=L.month(ctx.month)), alarms))
     facts.append((L("fact_quarantine"), f"{L.number(quarantined)} / {L.number(read)}"))
     return facts

@@ -12,7 +12,7 @@ NUMERIC = ("count", "number", "eur", "eur_range", "share")
 
 
 def cell_text(L: Labels, column: Column, value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return ""
     if is_hidden(value) or isinstance(value, str):
         return str(value)

@@ -168,9 +168,9 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Qui gagne ou perd avec le barème 2026",
     ),
     "s_comparison_intro": (
-        "Persons of dossiers registered in {year} (departed or registered), priced under both tables.",
-        "Personen van dossiers ingeschreven in {year} (vertrokken of ingeschreven), onder beide tabellen berekend.",
-        "Personnes des dossiers inscrits en {year} (partis ou inscrits), calculées selon les deux barèmes.",
+        "Persons of dossiers registered from January to {month} (departed or registered), priced under both tables.",
+        "Personen van dossiers ingeschreven van januari tot {month} (vertrokken of ingeschreven), onder beide tabellen berekend.",
+        "Personnes des dossiers inscrits de janvier à {month} (partis ou inscrits), calculées selon les deux barèmes.",
     ),
     "s_alarms": ("Misuse alarms", "Misbruikalarmen", "Alertes d'abus"),
     "s_alarms_intro": (

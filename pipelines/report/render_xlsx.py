@@ -99,9 +99,12 @@ def render_xlsx(report: Report) -> bytes:
                 style = emphasis if (i - 1) in table.emphasis else formats
                 j = 0
                 for column, value in zip(table.columns, values, strict=True):
-                    parts = value if column.kind == "eur_range" and value else [value]
-                    if column.kind == "eur_range" and not value:
-                        parts = [None, None]
+                    if column.kind != "eur_range":
+                        parts = [value]
+                    elif isinstance(value, tuple):
+                        parts = list(value)
+                    else:  # empty or hidden: the same in both cells
+                        parts = [value, value]
                     for item in parts:
                         _write(sheet, i, j, item, column, style, hidden)
                         j += 1
@@ -121,7 +124,7 @@ def _summary_name(report: Report) -> str:
 
 
 def _write(sheet, i, j, value, column: Column, style, hidden) -> None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return
     if is_hidden(value):
         sheet.write_string(i, j, str(value), hidden)

@@ -60,8 +60,10 @@ def test_no_small_count_shows_and_totals_add_up(groups):
         shown = part.filter(pl.col("n").is_not_null())
         assert (shown["n"] >= THRESHOLD).all()  # countries and the pool alike
         small = [c for c in counts if c < THRESHOLD]
-        # hidden only when there is no row to complement the small ones with
-        assert part["total_hidden"].any() == (bool(small) and len(small) == len(counts))
+        # hidden only when even every row pooled would narrow a small one down
+        big = len(counts) - len(small)
+        hopeless = big == 0 or sum(counts) - THRESHOLD * big < THRESHOLD - 1
+        assert part["total_hidden"].any() == (bool(small) and hopeless)
         if part["total_hidden"].any():
             assert part["total_hidden"].all() and shown.height == 0
             continue
@@ -72,6 +74,11 @@ def test_no_small_count_shows_and_totals_add_up(groups):
         assert (members["suppression"] == SMALL).sum() == len(small)
         # small rows never pool alone: the sum would bound each of them
         assert not small or (members["suppression"] == COMPLEMENTARY).any()
+        # a reader who knows which hidden rows are small (<5) and which are 5 or more
+        # cannot narrow a small one below its full range 0..4
+        pool = part.filter(pl.col("country") == OTHER)["n"].item() if small else 0
+        complements = (members["suppression"] == COMPLEMENTARY).sum()
+        assert not small or pool - THRESHOLD * complements >= THRESHOLD - 1
 
 
 @settings(max_examples=300, deadline=None)
@@ -114,6 +121,13 @@ def test_two_small_rows_never_pool_alone():
     assert rows["C"]["suppression"] == COMPLEMENTARY and rows[OTHER]["n"] == 28
     only_small = protect_counts(frame.head(2), "country", "n")
     assert only_small["total_hidden"].all() and only_small["n"].null_count() == 3
+
+
+def test_a_pool_does_not_pin_a_small_row_next_to_a_complement():
+    # 1 and 5 pooled as 6: the 5 is at least 5, so the 1 would be 1
+    frame = pl.DataFrame({"country": ["A", "B", "C"], "n": [1, 5, 30]})
+    rows = {r["country"]: r for r in protect_counts(frame, "country", "n").iter_rows(named=True)}
+    assert rows["C"]["suppression"] == COMPLEMENTARY and rows[OTHER]["n"] == 36
 
 
 def test_a_small_part_hides_its_row():

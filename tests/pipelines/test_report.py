@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import openpyxl
+import polars as pl
 import pytest
 
 from models.forecast import month_index, month_of
@@ -17,9 +18,12 @@ from pipelines.calendar import easter_sunday, first_working_day, is_working_day
 from pipelines.cli import main
 from pipelines.defs.report import REPORT_MONTH_TAG, management_report, monthly_report_schedule
 from pipelines.defs.resources import WarehouseResource
-from pipelines.report import build_report, write_report
+from pipelines.demo import insert_typed_persons
+from pipelines.entitlements import build_entitlements, build_table_comparison
+from pipelines.report import ReportError, build_report, write_report
 from pipelines.report.render_xlsx import sheet_names
-from pipelines.warehouse import connect, fetch_one, query_frame, scalar
+from pipelines.warehouse import connect, fetch_one, query_frame, registered, scalar
+from tests.factories import PERSONS_SCHEMA, person, typed_row
 
 
 @pytest.fixture(scope="module")
@@ -157,31 +161,84 @@ def test_the_comparison_sheet_adds_up_and_shows_no_small_count(english, built_wa
 
 # --- the small-cell rule on a crafted warehouse ---------------------------------------
 
-CRAFTED = [  # country, persons, better off, worse off
-    ("AAA", 40, 30, 10),
-    ("BBB", 25, 2, 23),  # 2 better off: a small part hides the row
-    ("CCC", 3, 3, 0),  # a small country
-    ("DDD", 12, 12, 0),
-    ("EEE", 9, 0, 9),
+CRAFTED = [  # country, persons, of whom better off, worse off (the rest unchanged)
+    ("SYR", 40, 30, 10),
+    ("GEO", 25, 2, 23),  # 2 better off: a small part hides the row
+    ("MNG", 3, 3, 0),  # a small country
+    ("COL", 12, 12, 0),
+    ("PER", 9, 0, 9),
+    ("TUR", 20, 10, 9),  # 1 unchanged (persons - better - worse): hidden too
+    ("AFG", 10, 0, 0),
 ]
 
 
-def test_small_cells_on_a_crafted_warehouse(built_warehouse, tmp_path):
+def crafted_warehouse(path) -> None:
+    """One person per dossier, March 2026; the 2026 totals set against the 2025 ones so
+    that each country has exactly the better/worse/unchanged counts of ``CRAFTED``."""
+    rows, changes = [], {}
+    for country, persons, better, worse in CRAFTED:
+        for i in range(persons):
+            key = f"{len(rows) + 1:04d}"
+            rows.append(
+                person(
+                    dossier_id=f"D{key}",
+                    person_id=f"P{key}",
+                    nationality=country,
+                    return_country=country,
+                    registration_date=f"2026-03-{25 + len(rows) % 4}",
+                    departure_date="2026-04-02",
+                )
+            )
+            changes[f"P{key}"] = 100 if i < better else (-100 if i < better + worse else 0)
+    persons = pl.DataFrame([typed_row(r) for r in rows], schema=PERSONS_SCHEMA)
+    change = pl.DataFrame({"person_id": list(changes), "change": list(changes.values())})
+    with connect(path) as con:
+        insert_typed_persons(con, persons, "crafted")
+        build_entitlements(con)
+        build_table_comparison(con)
+        with registered(con, changes=change):
+            con.execute(
+                """UPDATE entitlements e SET total = e2.total + c.change
+                   FROM changes c, entitlements e2
+                   WHERE e.person_id = c.person_id AND e."table" = '2026'
+                     AND e2.person_id = c.person_id AND e2."table" = '2025'"""
+            )
+
+
+def test_small_cells_on_a_crafted_warehouse(tmp_path):
     """Counts below 5 (and what would reveal them) are hidden in the workbook and the page;
     the rows shown and the pool add up to the totals."""
     db = tmp_path / "crafted.duckdb"
+    crafted_warehouse(db)
+    with connect(db, read_only=True) as con:
+        (files,) = write_report(con, tmp_path / "out", month=date(2026, 3, 1), languages=["en"])
+    rows = _rows(openpyxl.load_workbook(files.xlsx)[sheet_names(files.report)["comparison"]])
+    shown = {r[0]: r for r in rows[1:]}
+    assert shown["MNG"][2] == "<5" and shown["MNG"][3] == "x"  # count and its money hidden
+    assert shown["GEO"][2] == "x" and shown["GEO"][6] == "x"  # a small part hides the row
+    assert shown["TUR"][2] == "x"  # its 1 unchanged would be 20 - 10 - 9
+    # the pool: MNG, GEO, TUR (small); PER (complement, the smallest shown) and AFG
+    # (its 10 unchanged lift the pool's 1 unchanged to 11)
+    assert shown["PER"][2] == "x" and shown["AFG"][2] == "x"
+    assert shown["other countries"][2] == 3 + 25 + 20 + 9 + 10
+    assert shown["COL"][2:3] == (12,) and shown["SYR"][6:8] == (30, 10)
+    total = shown["Total"]
+    assert total[2] == sum(p for _, p, _, _ in CRAFTED)
+    assert total[6] == sum(b for _, _, b, _ in CRAFTED)
+    for column in (2, 6, 7):  # persons, better off, worse off
+        numbers = [r[column] for r in rows[1:-1] if isinstance(r[column], int | float)]
+        assert all(n == 0 or n >= 5 for n in numbers)
+        assert sum(numbers) == total[column]  # the pool makes the rows add up
+    hidden_parts = [r[6] for r in rows[1:-1] if r[2] in ("x", "<5")]
+    assert set(hidden_parts) == {"x"}  # a hidden row's parts never say <5 (0 vs 5+)
+    html = files.html.read_text(encoding="utf-8")
+    assert ">MNG</td>" in html and ">&lt;5</td>" in html
+
+
+def test_a_small_alarm_hides_its_figures(built_warehouse, tmp_path):
+    db = tmp_path / "alarm.duckdb"
     db.write_bytes(built_warehouse.read_bytes())
     with connect(db) as con:
-        year = scalar(con, "SELECT max(registration_date) FROM dossier_persons").year
-        con.execute("DELETE FROM table_comparison")
-        for country, persons, better, worse in CRAFTED:
-            con.execute(
-                """INSERT INTO table_comparison BY NAME SELECT $c AS return_country,
-                   1 AS category, $y AS registration_year, 'total' AS budget_line,
-                   $p AS persons, 100.00 * $p AS cost_2025, 150.00 * $p AS cost_2026,
-                   50.00 * $p AS difference, $b AS persons_better_off, $w AS persons_worse_off""",
-                {"c": country, "y": year, "p": persons, "b": better, "w": worse},
-            )
         con.execute(
             """UPDATE misuse_alarms SET observed = 3, alarm = true
                WHERE month = (SELECT max(month) FROM misuse_alarms) AND country =
@@ -189,28 +246,10 @@ def test_small_cells_on_a_crafted_warehouse(built_warehouse, tmp_path):
         )
     with connect(db, read_only=True) as con:
         (files,) = write_report(con, tmp_path / "out", languages=["en"])
-    rows = _rows(openpyxl.load_workbook(files.xlsx)[sheet_names(files.report)["comparison"]])
-    shown = {r[0]: r for r in rows[1:]}
-    assert shown["CCC"][2] == "<5" and shown["CCC"][3] == "x"  # count and its money hidden
-    assert shown["BBB"][6] == "<5" and shown["BBB"][2] == "x"  # a small part hides the row
-    # the pool: CCC and BBB (small) and EEE, the smallest shown row (complementary)
-    assert shown["EEE"][2] == "x" and shown["other countries"][2] == 3 + 25 + 9
-    assert shown["Total"][2] == sum(p for _, p, _, _ in CRAFTED)
-    numbers = [r[2] for r in rows[1:-1] if isinstance(r[2], int | float)]
-    assert sum(numbers) == shown["Total"][2]
-    for r in rows[1:-1]:
-        for column in (2, 6, 7):
-            assert not (isinstance(r[column], int | float) and 0 < r[column] < 5), r
-    assert Decimal(str(shown["Total"][5])) == sum(Decimal(50 * p) for _, p, _, _ in CRAFTED)
-    # the same cells on the page
-    html = files.html.read_text(encoding="utf-8")
-    assert ">CCC</td>" in html and ">&lt;5</td>" in html
     alarms = _rows(openpyxl.load_workbook(files.xlsx)[sheet_names(files.report)["alarms"]])
     small = [r for r in alarms[1:] if r[5] == "<5"]
     # the reason would show the count, and expected/bound/q would narrow it down
     assert small and all(r[6:10] == ("x", "x", "x", "x") for r in small)
-    # no per-category table: with the country rows, it would reveal hidden ones
-    assert "categories" not in sheet_names(files.report)
 
 
 # --- labels ----------------------------------------------------------------------------
@@ -268,7 +307,7 @@ def test_the_report_runs_on_the_first_working_day_for_the_month_before():
         (request,) = _evaluate(datetime(2026, 1, 2, 7, tzinfo=brussels), instance).run_requests
         assert request.tags[REPORT_MONTH_TAG] == "2025-12"
         config = request.run_config["ops"]["management_report"]["config"]
-        assert config["month"] == "2025-12"
+        assert config == {"month": "2025-12", "fail_on_warnings": True}
         # Saturday 3 January is no working day
         assert not _evaluate(datetime(2026, 1, 3, 7, tzinfo=brussels), instance).run_requests
         # 1 November 2026 is a Sunday (and All Saints): Monday 2 November.
@@ -389,6 +428,10 @@ def test_warnings_when_the_tables_are_behind_the_dossiers(built_warehouse, tmp_p
     assert max(months) <= earlier.month
     assert not any(str(r[0]).startswith("Projected") for r in earlier.table("spend").rows)
     assert any(str(r[0]).startswith("Projected") for r in fresh.table("spend").rows)
+    # scheduled reports are strict: a report behind its data is refused, nothing written
+    with connect(db, read_only=True) as con, pytest.raises(ReportError, match="behind"):
+        write_report(con, tmp_path / "strict", languages=["en"], strict=True)
+    assert not (tmp_path / "strict").exists() or not list((tmp_path / "strict").iterdir())
 
 
 def test_the_pdf_is_the_same_report(english):
