@@ -1,0 +1,188 @@
+"""Next year's budget per line under each table, and the top return countries."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from models.disclosure import OTHER, protect_counts
+from pipelines.report import charts
+from pipelines.report.model import HIDDEN, Column, Section, Table
+from pipelines.report.sections.common import (
+    LINES,
+    TOP_COUNTRIES,
+    Context,
+    count_or_small,
+    country_names,
+    dsum,
+    shift_month,
+)
+from pipelines.warehouse import query_frame
+
+
+def budget_section(ctx: Context) -> tuple[Section, dict]:
+    L, year = ctx.L, ctx.next_year
+    frame = query_frame(
+        ctx.con,
+        """SELECT "table", budget_line, mean, lo80, hi80, lo95, hi95 FROM budget_forecast
+           WHERE level = 'total' AND period = 'year' AND year = $y""",
+        {"y": year},
+    )
+    cells = {(r["table"], r["budget_line"]): r for r in frame.iter_rows(named=True)}
+    columns = [Column("line", L("c_line"))]
+    for table, label in (("2025", "c_t2025"), ("2026", "c_t2026"), ("2026 - 2025", "c_diff")):
+        key = table.replace(" - ", "_minus_")
+        columns += [
+            Column(f"{key}_mean", f"{L(label)}: {L('c_mean')}", "eur"),
+            Column(f"{key}_80", f"{L(label)}: 80 %", "eur_range"),
+            Column(f"{key}_95", f"{L(label)}: 95 %", "eur_range"),
+        ]
+    rows = []
+    for line in LINES:
+        row: list = [L(f"l_{line}")]
+        for table in ("2025", "2026", "2026 - 2025"):
+            c = cells.get((table, line))
+            row += [c["mean"], (c["lo80"], c["hi80"]), (c["lo95"], c["hi95"])] if c else [None] * 3
+        rows.append(tuple(row))
+    lines = Table(
+        "budget",
+        L("t_budget"),
+        L("t_budget"),
+        columns,
+        rows,
+        emphasis={LINES.index("total")},
+    )
+    tables = sorted({t for t, _ in cells if " - " not in t}, key=lambda t: (t != "2025", t))
+    every = Table(
+        "tables",
+        L("t_tables"),
+        L("t_tables"),
+        [
+            Column("table", L("c_table")),
+            Column("mean", L("c_mean"), "eur"),
+            Column("range80", "80 %", "eur_range"),
+            Column("range95", "95 %", "eur_range"),
+            Column("diff", f"− 2025: {L('c_mean')}", "eur"),
+            Column("diff80", "− 2025: 80 %", "eur_range"),
+        ],
+        [_table_row(cells, t) for t in tables],
+    )
+    chart = charts.budget_bars(L, year, cells, [line for line in LINES if line != "total"])
+    facts = {"next": cells.get(("2026", "total")), "diff": cells.get(("2026 - 2025", "total"))}
+    section = Section(
+        "budget", L("s_budget", year=year), L("s_budget_intro", year=year), [lines, every], [chart]
+    )
+    return section, facts
+
+
+def _table_row(cells: dict, table: str) -> tuple:
+    c = cells[(table, "total")]
+    d = cells.get((f"{table} - 2025", "total"))
+    return (
+        table,
+        c["mean"],
+        (c["lo80"], c["hi80"]),
+        (c["lo95"], c["hi95"]),
+        d["mean"] if d else None,
+        (d["lo80"], d["hi80"]) if d else None,
+    )
+
+
+def countries_section(ctx: Context) -> Section:
+    L, year = ctx.L, ctx.next_year
+    money = query_frame(
+        ctx.con,
+        """SELECT key AS country,
+                  max(mean) FILTER ("table" = '2025') AS mean_2025,
+                  max(mean) FILTER ("table" = '2026') AS mean_2026,
+                  max(lo80) FILTER ("table" = '2026') AS lo80,
+                  max(hi80) FILTER ("table" = '2026') AS hi80,
+                  max(mean) FILTER ("table" = '2026 - 2025') AS diff
+           FROM budget_forecast
+           WHERE level = 'country' AND period = 'year' AND year = $y AND budget_line = 'total'
+           GROUP BY key""",
+        {"y": year},
+    )
+    volume = query_frame(
+        ctx.con,
+        """SELECT key AS country, sum(mean) AS dossiers_forecast FROM volume_forecast
+           WHERE level = 'country' AND unit = 'dossiers' AND year(month) = $y GROUP BY key""",
+        {"y": year},
+    )
+    recent = query_frame(
+        ctx.con,
+        """SELECT return_country AS country, count(DISTINCT dossier_id) AS dossiers_12m
+           FROM dossier_persons
+           WHERE dossier_status IN ('departed', 'registered')
+             AND registration_date >= $start AND registration_date < $stop
+           GROUP BY 1""",
+        {"start": shift_month(ctx.month, -11), "stop": shift_month(ctx.month, 1)},
+    )
+    frame = (
+        money.join(volume, on="country", how="left")
+        .join(recent, on="country", how="left")
+        .with_columns(pl.col("dossiers_12m").fill_null(0), pl.col("dossiers_forecast").fill_null(0))
+        .sort("mean_2026", descending=True)
+    )
+    amounts = ["mean_2025", "mean_2026", "diff", "dossiers_forecast"]
+    protected = protect_counts(frame, "country", "dossiers_12m", amounts=amounts)
+    shown = protected.filter((pl.col("country") != OTHER) & pl.col("suppression").is_null()).head(
+        TOP_COUNTRIES
+    )
+    top = set(shown["country"])
+    rest = frame.filter(~pl.col("country").is_in(list(top)))
+    names = country_names(L.lang)
+    rows = [
+        (
+            r["country"],
+            names.get(r["country"], ""),
+            r["dossiers_12m"],
+            r["dossiers_forecast"],
+            r["mean_2025"],
+            r["mean_2026"],
+            (r["lo80"], r["hi80"]),
+            r["diff"],
+        )
+        for r in shown.iter_rows(named=True)
+    ]
+    if protected["total_hidden"].any():  # too few dossiers to show any count
+        rows = [(*row[:2], HIDDEN, *row[3:]) for row in rows]
+    hidden_total = bool(protected["total_hidden"].any())
+    if rest.height:
+        pooled = HIDDEN if hidden_total else count_or_small(int(rest["dossiers_12m"].sum()))
+        rows.append(
+            (L("r_other"), f"{rest.height}", pooled)
+            + (float(rest["dossiers_forecast"].sum()),)
+            + (dsum(rest["mean_2025"]), dsum(rest["mean_2026"]), None, dsum(rest["diff"]))
+        )
+    total = (
+        L("r_total"),
+        "",
+        HIDDEN if hidden_total else int(frame["dossiers_12m"].sum()),
+        float(frame["dossiers_forecast"].sum()),
+        dsum(frame["mean_2025"]),
+        dsum(frame["mean_2026"]),
+        None,
+        dsum(frame["diff"]),
+    )
+    rows.append(total)
+    columns = [
+        Column("country", L("c_country")),
+        Column("name", L("c_name")),
+        Column("dossiers_12m", L("c_dossiers_12m"), "count"),
+        Column("dossiers_forecast", f"{L('c_dossiers_fc')} {year}", "number"),
+        Column("mean_2025", L("c_t2025"), "eur"),
+        Column("mean_2026", L("c_t2026"), "eur"),
+        Column("range80", f"{L('c_t2026')}: 80 %", "eur_range"),
+        Column("diff", L("c_diff"), "eur"),
+    ]
+    table = Table(
+        "countries",
+        L("t_countries"),
+        L("t_countries"),
+        columns,
+        rows,
+        note=L("note_pool_intervals"),
+        emphasis={len(rows) - 1},
+    )
+    intro = L("s_countries_intro", year=year)
+    return Section("countries", L("s_countries", year=year), intro, [table])
