@@ -44,6 +44,14 @@ def first_working_day(year: int, month: int) -> date:
     return day
 
 
+def parse_month(text: str) -> date:
+    """``YYYY-MM`` as the first day of that month; ValueError saying what is expected."""
+    try:
+        return date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise ValueError(f"month must look like 2026-05, not {text!r}") from None
+
+
 def previous_month(day: date) -> date:
     """The first day of the month before ``day``'s month."""
     return (day.replace(day=1) - timedelta(days=1)).replace(day=1)

@@ -26,17 +26,26 @@ def _db_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _existing_warehouse(verb: str, args: argparse.Namespace, hint: str) -> Path | None:
+    """``--db`` (or the default) when the file exists; else None, after saying what to do."""
+    db = args.db or default_db_path()
+    if db.exists():
+        return db
+    _say(f"reab {verb}: no warehouse at {db}: {hint}")
+    return None
+
+
 def _month_argument(verb: str, text: str | None):
     """``--month YYYY-MM`` as the first day of that month; None when not given; False
     (after saying why) when it is not a month."""
-    from datetime import date
+    from pipelines.calendar import parse_month
 
     if not text:
         return None
     try:
-        return date.fromisoformat(text + "-01")
-    except ValueError:
-        _say(f"reab {verb}: --month must look like 2026-05, not {text!r}")
+        return parse_month(text)
+    except ValueError as exc:
+        _say(f"reab {verb}: --{exc}")
         return False
 
 
@@ -272,9 +281,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     from pipelines.warehouse import connect, query_frame
     from rules.parameters import ParameterFileError
 
-    db = args.db or default_db_path()
-    if not db.exists():
-        _say(f"reab forecast: no warehouse at {db}: ingest extracts first (reab ingest)")
+    db = _existing_warehouse("forecast", args, "ingest extracts first (reab ingest)")
+    if db is None:
         return 2
     if args.draws < 1:
         _say(f"reab forecast: --draws must be at least 1, not {args.draws}")
@@ -340,15 +348,17 @@ def _forecast_as_of(db: Path, as_of, args: argparse.Namespace) -> int:
     that month only), kept in ``budget_forecast_archive``; the current tables stay."""
     from models.forecast import month_index
     from models.volume import MIN_HISTORY_MONTHS
-    from pipelines.forecast import build_budget_forecast, last_complete_month, simulate
-    from pipelines.warehouse import connect, scalar
+    from pipelines.forecast import (
+        build_budget_forecast,
+        last_complete_month,
+        months_of_history,
+        simulate,
+    )
+    from pipelines.warehouse import connect
 
     with connect(db) as con:
-        first = scalar(con, "SELECT min(registration_date) FROM dossier_persons")
-        last = last_complete_month(con)
-        if first is None or not (
-            month_index(first) + MIN_HISTORY_MONTHS - 1 <= month_index(as_of) < last
-        ):
+        too_early = months_of_history(con, as_of) < MIN_HISTORY_MONTHS
+        if too_early or month_index(as_of) >= last_complete_month(con):
             _say(
                 f"reab forecast: --as-of {as_of:%Y-%m} must be a complete month before the "
                 f"last one with at least {MIN_HISTORY_MONTHS} months of history before it"
@@ -369,13 +379,11 @@ def _forecast_as_of(db: Path, as_of, args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-
     from pipelines.monitoring import alarms_of_month, build_monitoring
     from pipelines.warehouse import connect, query_frame
 
-    db = args.db or default_db_path()
-    if not db.exists():
-        _say(f"reab monitor: no warehouse at {db}: ingest extracts first (reab ingest)")
+    db = _existing_warehouse("monitor", args, "ingest extracts first (reab ingest)")
+    if db is None:
         return 2
     month = _month_argument("monitor", args.month)
     if month is False:
@@ -407,13 +415,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-
     from pipelines.report import ReportError, write_report
     from pipelines.warehouse import connect
 
-    db = args.db or default_db_path()
-    if not db.exists():
-        _say(f"reab report: no warehouse at {db}: run the pipeline first (reab run)")
+    db = _existing_warehouse("report", args, "run the pipeline first (reab run)")
+    if db is None:
         return 2
     month = _month_argument("report", args.month)
     if month is False:

@@ -177,6 +177,17 @@ def build_entitlements(
     return written
 
 
+# The comparison's population, each person with their entitlement under the 2025 table
+# (e25) and the 2026 table (e26): departed and registered dossiers (cancelled and
+# no-show cost nothing). Shared by table_comparison and the report.
+UNDER_BOTH_TABLES_SQL = """
+    FROM dossier_persons p
+    JOIN entitlements e25 ON e25.dossier_id = p.dossier_id AND e25.person_id = p.person_id
+                          AND e25."table" = '2025'
+    JOIN entitlements e26 ON e26.dossier_id = p.dossier_id AND e26.person_id = p.person_id
+                          AND e26."table" = '2026'
+    WHERE p.dossier_status IN ('departed', 'registered')"""
+
 COMPARISON_SQL = """
 CREATE OR REPLACE TABLE table_comparison AS
 WITH person AS (
@@ -184,12 +195,7 @@ WITH person AS (
            year(p.registration_date) AS registration_year,
            e25.category AS category_2025, e26.category AS category_2026,
            {line_pairs}
-    FROM dossier_persons p
-    JOIN entitlements e25 ON e25.dossier_id = p.dossier_id AND e25.person_id = p.person_id
-                          AND e25."table" = '2025'
-    JOIN entitlements e26 ON e26.dossier_id = p.dossier_id AND e26.person_id = p.person_id
-                          AND e26."table" = '2026'
-    WHERE p.dossier_status IN ('departed', 'registered')
+    {under_both_tables}
 ),
 long AS (
     UNPIVOT person ON {unpivot} INTO NAME budget_line VALUE amounts
@@ -214,7 +220,13 @@ def build_table_comparison(con: duckdb.DuckDBPyConnection) -> int:
     Population: departed and registered dossiers (cancelled and no-show cost nothing).
     """
     pairs = ", ".join(f"[e25.{c}, e26.{c}] AS {c}" for c in BUDGET_LINES)
-    con.execute(COMPARISON_SQL.format(line_pairs=pairs, unpivot=", ".join(BUDGET_LINES)))
+    con.execute(
+        COMPARISON_SQL.format(
+            line_pairs=pairs,
+            under_both_tables=UNDER_BOTH_TABLES_SQL,
+            unpivot=", ".join(BUDGET_LINES),
+        )
+    )
     return con.execute("SELECT count(*) FROM table_comparison").fetchall()[0][0]
 
 

@@ -89,26 +89,27 @@ def load_panel(con: duckdb.DuckDBPyConnection, until: date | None = None) -> Pan
     position = {c: i for i, c in enumerate(countries)}
     dossiers = np.zeros((len(countries), last - first + 1))
     persons = np.zeros_like(dossiers)
-    keep = months <= last
-    rows = np.array([position[c] for c in frame["country"].to_list()])[keep]
-    cols = months[keep] - first
-    np.add.at(dossiers, (rows, cols), frame["dossiers"].to_numpy()[keep])
-    np.add.at(persons, (rows, cols), frame["persons"].to_numpy()[keep])
+    rows = np.array([position[c] for c in frame["country"].to_list()])
+    cols = months - first
+    np.add.at(dossiers, (rows, cols), frame["dossiers"].to_numpy())
+    np.add.at(persons, (rows, cols), frame["persons"].to_numpy())
     return Panel(countries, first, dossiers, persons)
 
 
-def months_of_history(con: duckdb.DuckDBPyConnection) -> int:
-    """Complete months from the first registration to the last complete month (0: none)."""
-    first = con.execute("SELECT min(registration_date) FROM dossier_persons").fetchall()[0][0]
+def months_of_history(con: duckdb.DuckDBPyConnection, until: date | None = None) -> int:
+    """Complete months from the first registration to ``until`` (a month; default the
+    last complete month), 0 when there are none."""
+    first = scalar(con, "SELECT min(registration_date) FROM dossier_persons")
     if first is None:
         return 0
-    return max(0, last_complete_month(con) - month_index(first) + 1)
+    last = month_index(until) if until else last_complete_month(con)
+    return max(0, last - month_index(first) + 1)
 
 
 def last_complete_month(con: duckdb.DuckDBPyConnection) -> int:
     """The latest registration's month if that registration falls in its last week
     (the extract covers the month), else the month before."""
-    latest = con.execute("SELECT max(registration_date) FROM dossier_persons").fetchall()[0][0]
+    latest = scalar(con, "SELECT max(registration_date) FROM dossier_persons")
     following = date(latest.year + latest.month // 12, latest.month % 12 + 1, 1)
     complete = (following - latest).days <= 7
     return month_index(latest) if complete else month_index(latest) - 1
@@ -480,8 +481,7 @@ def ensure_year_baseline(
     themselves, and the first one of January is next year's baseline. Returns the origin
     archived, or None when nothing was done."""
     december = date(month_of(origin).year - 1, 12, 1)
-    first = scalar(con, "SELECT min(registration_date) FROM dossier_persons")
-    if first is None or month_index(december) - month_index(first) + 1 < MIN_HISTORY_MONTHS:
+    if months_of_history(con, december) < MIN_HISTORY_MONTHS:
         return None
     con.execute(ARCHIVE_SCHEMA)
     if scalar(

@@ -5,12 +5,13 @@ first working day of each month, for the month before), not part of ``main_job``
 """
 
 import os
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 
-from pipelines.calendar import first_working_day, is_working_day, previous_month
+from pipelines.calendar import first_working_day, is_working_day, parse_month, previous_month
 from pipelines.defs.entitlements import ENTITLEMENTS, TABLE_COMPARISON
 from pipelines.defs.forecast import BUDGET_FORECAST, FORECAST_BACKTEST
 from pipelines.defs.ingest import INGESTED_FILES
@@ -43,17 +44,16 @@ class ReportConfig(dg.Config):
     fail_on_warnings: bool = False
 
 
-def parse_month(text: str) -> date:
-    try:
-        return date.fromisoformat(f"{text}-01")
-    except ValueError:
-        raise ValueError(f"month must look like 2026-05, not {text!r}") from None
-
-
 @dg.asset(
     key=MANAGEMENT_REPORT,
-    deps=[INGESTED_FILES, ENTITLEMENTS, TABLE_COMPARISON, BUDGET_FORECAST, FORECAST_BACKTEST]
-    + [MISUSE_ALARMS],
+    deps=[
+        INGESTED_FILES,
+        ENTITLEMENTS,
+        TABLE_COMPARISON,
+        BUDGET_FORECAST,
+        FORECAST_BACKTEST,
+        MISUSE_ALARMS,
+    ],
     group_name=GROUP,
     pool="warehouse",
     description="Monthly management report per language: a self-contained HTML page, its "
@@ -78,7 +78,6 @@ def management_report(
     for warning in first.warnings:
         context.log.warning(warning)
     L = Labels(first.lang)
-    budget = next((t for s in first.sections for t in s.tables if t.key == "budget"), None)
     metadata: dict = {
         "month": f"{first.month:%Y-%m}",
         "languages": dg.MetadataValue.json([f.report.lang for f in written]),
@@ -87,9 +86,8 @@ def management_report(
     }
     for f in written:
         metadata[f"html_{f.report.lang}"] = dg.MetadataValue.path(str(f.html))
-    if budget is not None:
-        import polars as pl
-
+    if any(s.key == "budget" and s.tables for s in first.sections):
+        budget = first.table("budget")
         preview = pl.DataFrame(
             [
                 [cell_text(L, c, v) for c, v in zip(budget.columns[:4], row[:4], strict=True)]

@@ -68,31 +68,21 @@ def fan_chart(
                 label=L("actual"),
             )
         if forecast.height:
-            months = forecast["month"].to_list()
-            if actual.height:  # join the fan to the last actual month
-                months = [actual["month"][-1], *months]
-                last = actual["commitments"][-1]
-                ext = {c: [last, *forecast[c].to_list()] for c in forecast.columns[1:]}
-            else:
-                ext = {c: forecast[c].to_list() for c in forecast.columns[1:]}
-            ax.fill_between(
-                months,
-                _thousands(ext["lo95"]),
-                _thousands(ext["hi95"]),
-                color=ORANGE,
-                alpha=0.18,
-                label="95 %",
-                linewidth=0,
-            )
-            ax.fill_between(
-                months,
-                _thousands(ext["lo80"]),
-                _thousands(ext["hi80"]),
-                color=ORANGE,
-                alpha=0.35,
-                label="80 %",
-                linewidth=0,
-            )
+            # the fan starts at the last actual month
+            joined = actual.height > 0
+            months = [actual["month"][-1]] * joined + forecast["month"].to_list()
+            last = [actual["commitments"][-1]] * joined
+            ext = {c: last + forecast[c].to_list() for c in forecast.columns[1:]}
+            for level, alpha in ((95, 0.18), (80, 0.35)):
+                ax.fill_between(
+                    months,
+                    _thousands(ext[f"lo{level}"]),
+                    _thousands(ext[f"hi{level}"]),
+                    color=ORANGE,
+                    alpha=alpha,
+                    label=f"{level} %",
+                    linewidth=0,
+                )
             ax.plot(months, _thousands(ext["mean"]), color=ORANGE, label=L("c_forecast"))
         if baseline is not None and baseline.height:
             ax.plot(

@@ -69,7 +69,12 @@ def build_report(
     L = Labels(lang)
     month = report_month(con, month)
     origin, draws, next_year = _forecast_origin(con)
-    ctx = Context(con, L, month, origin, draws, next_year)
+    monitored_to = (
+        scalar(con, "SELECT max(month) FROM misuse_alarms")
+        if has_rows(con, "misuse_alarms")
+        else None
+    )
+    ctx = Context(con, L, month, origin, draws, next_year, monitored_to)
     needed = [t for t in ("entitlements", "table_comparison") if not has_rows(con, t)]
     if needed:
         raise ReportError(
@@ -89,7 +94,7 @@ def build_report(
         sections.append(_missing(ctx, "budget", L("s_budget", year=month.year + 1), no_forecast))
     say(f"report {month:%Y-%m} ({lang}): table comparison, alarms, data quality")
     sections.append(comparison_section(ctx))
-    if has_rows(con, "misuse_alarms"):
+    if monitored_to is not None:
         alarms, alarms_now = alarms_section(ctx)
     else:
         what = L("missing_table", table="misuse_alarms")
@@ -135,10 +140,8 @@ def freshness_warnings(ctx: Context) -> list[str]:
     )
     if missing:
         warnings.append(L("w_entitlements", n=L.number(missing)))
-    if has_rows(ctx.con, "misuse_alarms"):
-        tested = scalar(ctx.con, "SELECT max(month) FROM misuse_alarms")
-        if tested < ctx.month:
-            warnings.append(L("w_alarms", tested=L.short_month(tested), month=month))
+    if ctx.monitored_to is not None and ctx.monitored_to < ctx.month:
+        warnings.append(L("w_alarms", tested=L.short_month(ctx.monitored_to), month=month))
     return warnings
 
 
@@ -151,14 +154,10 @@ def _facts(ctx, spend, budget, alarms_now, quarantined, read) -> list[tuple[str,
     facts = [(L("fact_ytd", year=year), L.eur(spend["ytd"]))]
     if spend["planned"]:
         gap = spend["ytd"] - spend["planned"]
-        share = float(gap / spend["planned"]) if spend["planned"] else 0.0
-        facts.append(
-            (
-                L("fact_against_plan", baseline=L.short_month(spend["baseline"])),
-                f"{'+' if gap >= 0 else '−'}{L.eur(abs(gap))} ({'+' if gap >= 0 else '−'}"
-                f"{L.share(abs(share))})",
-            )
-        )
+        sign = "+" if gap >= 0 else "−"
+        share = L.share(float(abs(gap) / spend["planned"]))
+        label = L("fact_against_plan", baseline=L.short_month(spend["baseline"]))
+        facts.append((label, f"{sign}{L.eur(abs(gap))} ({sign}{share})"))
     if spend["projected"]:
         facts.append((L("fact_projected", year=year), interval(spend["projected"])))
     if budget.get("next"):

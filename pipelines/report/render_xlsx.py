@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import xlsxwriter
 
+from pipelines.report.labels import Labels
 from pipelines.report.model import Column, Report, Table, is_hidden
 
 FORMATS = {
@@ -67,7 +68,7 @@ def render_xlsx(report: Report) -> bytes:
     formats = {k: book.add_format({"num_format": v}) for k, v in FORMATS.items()}
     emphasis = {k: book.add_format({"num_format": v, "bold": True}) for k, v in FORMATS.items()}
 
-    summary = book.add_worksheet(_summary_name(report))
+    summary = book.add_worksheet(Labels(report.lang)("t_summary")[:31])
     summary.write(0, 0, report.title, title)
     summary.write(1, 0, report.subtitle)
     for i, (label, value) in enumerate(report.facts):
@@ -115,12 +116,6 @@ def render_xlsx(report: Report) -> bytes:
                 sheet.write(len(table.rows) + 2, 0, table.note)
     book.close()
     return buffer.getvalue()
-
-
-def _summary_name(report: Report) -> str:
-    from pipelines.report.labels import Labels
-
-    return Labels(report.lang)("t_summary")[:31]
 
 
 def _write(sheet, i, j, value, column: Column, style, hidden) -> None:

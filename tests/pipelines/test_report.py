@@ -393,6 +393,13 @@ def test_no_english_in_the_dutch_report_and_no_ids_in_quarantine_reasons(built_w
                 "INSERT INTO quarantine VALUES (1, 'f.csv', $row, $reason, '{}')",
                 {"row": i + 3, "reason": reason},
             )
+        # the fixture has no alarm: plant one (a tested GLM value of the last months)
+        con.execute(
+            """UPDATE misuse_alarms SET alarm = true, observed = 12
+               WHERE rowid = (SELECT rowid FROM misuse_alarms
+                              WHERE method = 'negbin_glm' AND q_value IS NOT NULL
+                              ORDER BY month DESC LIMIT 1)"""
+        )
     with connect(db, read_only=True) as con:
         report = build_report(con, lang="nl")
     reasons = dict(report.table("quarantine").rows)
@@ -405,6 +412,7 @@ def test_no_english_in_the_dutch_report_and_no_ids_in_quarantine_reasons(built_w
     assert names.get("SYR") == "Syrië"
     groups = [r[0] for r in report.table("backtest").rows]
     assert "totaal" in groups and "total" not in groups
+    assert report.table("alarms").rows  # the planted alarm
     for alarm in report.table("alarms").rows:
         assert "GLM" not in str(alarm[9]) or "eigen geschiedenis" in str(alarm[9])
 

@@ -21,7 +21,7 @@ from pipelines.report.sections.common import (
     label_of,
     shift_month,
 )
-from pipelines.warehouse import query_frame, scalar
+from pipelines.warehouse import query_frame
 
 
 def localised_reason(L: Labels, r: dict) -> str:
@@ -33,7 +33,6 @@ def localised_reason(L: Labels, r: dict) -> str:
         "upper": L.number(r["upper"], 1),
         "method": label_of(L, "m_", r["method"]),
         "q": f"{r['q_value']:.2g}".replace(".", "," if L.lang != "en" else "."),
-        "denominator": L.number(r["denominator"] or 0),
     }
     key = "reason" if r["indicator"].startswith("registered_") else "reason_share"
     return L(key, **values)
@@ -41,17 +40,18 @@ def localised_reason(L: Labels, r: dict) -> str:
 
 def alarms_section(ctx: Context) -> tuple[Section, int]:
     L = ctx.L
-    start = shift_month(ctx.month, -ALARM_MONTHS + 1)
-    alarms = query_frame(
+    timeline_start = shift_month(ctx.month, -TIMELINE_MONTHS + 1)
+    timeline = query_frame(
         ctx.con,
-        """SELECT a.month, a.country, a.grouping, a.indicator, a.observed, a.denominator,
-                  a.expected, a.upper, a.q_value, a.method, a.reason, l.first_seen
+        """SELECT a.month, a.country, a.grouping, a.indicator, a.observed, a.expected,
+                  a.upper, a.q_value, a.method, l.first_seen
            FROM misuse_alarms a LEFT JOIN misuse_alarm_log l
              USING (grouping, country, month, indicator)
            WHERE a.alarm AND a.month BETWEEN $start AND $month
            ORDER BY a.month DESC, a.country, a.indicator""",
-        {"start": start, "month": ctx.month},
+        {"start": timeline_start, "month": ctx.month},
     )
+    alarms = timeline.filter(pl.col("month") >= shift_month(ctx.month, -ALARM_MONTHS + 1))
     names = country_names(L.lang)
     rows = []
     for r in alarms.iter_rows(named=True):
@@ -116,19 +116,10 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
         ],
         [_focus_row(r) for r in focus.iter_rows(named=True)],
     )
-    timeline = query_frame(
-        ctx.con,
-        """SELECT month, country, indicator FROM misuse_alarms
-           WHERE alarm AND month BETWEEN $start AND $month""",
-        {"start": shift_month(ctx.month, -TIMELINE_MONTHS + 1), "month": ctx.month},
-    )
-    chart = charts.alarm_timeline(
-        L, timeline, shift_month(ctx.month, -TIMELINE_MONTHS + 1), ctx.month
-    )
-    tested_to = scalar(ctx.con, "SELECT max(month) FROM misuse_alarms")
-    this_month = int(alarms.filter(pl.col("month") == ctx.month).height)
-    if tested_to is None or tested_to < ctx.month:
-        this_month = None  # not tested: no count, rather than a reassuring 0
+    chart = charts.alarm_timeline(L, timeline, timeline_start, ctx.month)
+    # a month not tested gives no count, rather than a reassuring 0
+    tested = ctx.monitored_to is not None and ctx.monitored_to >= ctx.month
+    this_month = alarms.filter(pl.col("month") == ctx.month).height if tested else None
     intro = L("s_alarms_intro", month=L.month(ctx.month))
     section = Section("alarms", L("s_alarms"), intro, [table, focus_table], [chart])
     return section, this_month
@@ -141,11 +132,9 @@ def _focus_row(r: dict) -> tuple:
     observed, expected = r["observed"], r["expected_from_before_2025"]
     before = round((expected or 0) * 3)
     small = 0 < observed < THRESHOLD or 0 < before < THRESHOLD
-    ratio = (
-        None
-        if not expected or not math.isfinite(r["ratio_to_before_2025"] or 0)
-        else (r["ratio_to_before_2025"])
-    )
+    ratio = r["ratio_to_before_2025"]
+    if not expected or ratio is None or not math.isfinite(ratio):
+        ratio = None
     return (
         r["month"],
         r["country"],

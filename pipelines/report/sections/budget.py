@@ -144,9 +144,9 @@ def countries_section(ctx: Context) -> Section:
         )
         for r in shown.iter_rows(named=True)
     ]
-    if protected["total_hidden"].any():  # too few dossiers to show any count
+    hidden_total = bool(protected["total_hidden"].any())  # too few dossiers for any count
+    if hidden_total:
         rows = [(*row[:2], HIDDEN, *row[3:]) for row in rows]
-    hidden_total = bool(protected["total_hidden"].any())
     if rest.height:
         pooled = HIDDEN if hidden_total else count_or_small(int(rest["dossiers_12m"].sum()))
         rows.append(

@@ -22,17 +22,9 @@ from rules.budget_lines import AMOUNT_COLUMNS
 from rules.parameters import applicable_rules
 
 LINES = (*AMOUNT_COLUMNS, "ticket")
-
-
 TOP_COUNTRIES = 10
-
-
 PAGE_ROWS = 25  # longer tables show their head on the page, all rows in the workbook
-
-
 ALARM_MONTHS = 12
-
-
 TIMELINE_MONTHS = 24
 
 
@@ -77,6 +69,7 @@ class Context:
     origin: date | None  # last history month of the stored forecast
     draws: int | None
     next_year: int | None
+    monitored_to: date | None  # the last month misuse monitoring has tested
 
 
 def shift_month(month: date, by: int) -> date:

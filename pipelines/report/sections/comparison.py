@@ -7,20 +7,16 @@ from datetime import date
 
 import polars as pl
 
-from models.disclosure import COMPLEMENTARY, OTHER, SMALL, THRESHOLD, protect_counts
+from models.disclosure import OTHER, THRESHOLD, protect_counts
+from pipelines.entitlements import UNDER_BOTH_TABLES_SQL
 from pipelines.report.model import HIDDEN, SMALL_CELL, Column, Section, Table
 from pipelines.report.sections.common import Context, country_names, dsum, shift_month
 from pipelines.warehouse import query_frame
 
-COMPARISON_SQL = """
+COMPARISON_SQL = f"""
 WITH person AS (
     SELECT p.return_country AS country, e25.total AS t25, e26.total AS t26
-    FROM dossier_persons p
-    JOIN entitlements e25 ON e25.dossier_id = p.dossier_id AND e25.person_id = p.person_id
-                          AND e25."table" = '2025'
-    JOIN entitlements e26 ON e26.dossier_id = p.dossier_id AND e26.person_id = p.person_id
-                          AND e26."table" = '2026'
-    WHERE p.dossier_status IN ('departed', 'registered')
+    {UNDER_BOTH_TABLES_SQL}
       AND p.registration_date >= $start AND p.registration_date < $stop
 )
 SELECT country, count(*) AS persons, sum(t25) AS cost_2025, sum(t26) AS cost_2026,
@@ -66,9 +62,9 @@ def comparison_section(ctx: Context) -> Section:
     shown_counts = counts[:3]
     shown = protected.filter(pl.col("country") != OTHER)
     pool = protected.filter(pl.col("country") == OTHER)
-    raw = {r["country"]: r for r in per_country.iter_rows(named=True)}
+    persons = dict(per_country.select("country", "persons").iter_rows())
     rows = [
-        _protected_row(r, raw.get(r["country"]), names, shown_counts, money, whole)
+        _protected_row(r, persons[r["country"]], names, shown_counts, money, whole)
         for r in shown.iter_rows(named=True)
     ]
     if pool.height:
@@ -80,8 +76,7 @@ def comparison_section(ctx: Context) -> Section:
         + tuple(_whole_total(totals[c]) if c in whole else totals[c] for c in shown_counts[1:])
     )
     if protected["total_hidden"].any():
-        rows = [(L("r_total"), "", SMALL_CELL if totals["persons"] < THRESHOLD else HIDDEN)]
-        rows[0] += (HIDDEN,) * 5
+        rows = [(L("r_total"), "", _whole_total(totals["persons"]), *(HIDDEN,) * 5)]
     table = Table(
         "comparison", L("t_comparison"), L("t_comparison"), columns, rows, emphasis={len(rows) - 1}
     )
@@ -94,7 +89,7 @@ def _whole_total(n: int):
 
 
 def _protected_row(
-    r: dict, raw: dict | None, names, counts, money, whole, label: str | None = None
+    r: dict, persons: int | None, names, counts, money, whole, label: str | None = None
 ) -> tuple:
     """A row of the comparison as shown: a hidden row's persons are ``<5`` where they
     are below 5, else ``x``; its parts (better, worse off) are always ``x``, as are the
@@ -107,10 +102,9 @@ def _protected_row(
             return r[c]
         if c != counts[0]:  # a part is never marked: <5 or x would tell 0 from 5+
             return HIDDEN
-        own = raw[c] if raw else None
-        return SMALL_CELL if own is not None and own < THRESHOLD else HIDDEN
+        return SMALL_CELL if persons is not None and persons < THRESHOLD else HIDDEN
 
-    hidden = r["suppression"] in (SMALL, COMPLEMENTARY)
+    hidden = r["suppression"] is not None
     return (
         label or r["country"],
         "" if label else names.get(r["country"], ""),

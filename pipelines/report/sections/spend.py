@@ -57,13 +57,14 @@ def forecast_months(
     )
 
 
-def _forecast_year(con, table: str, year: int, line: str = "total") -> dict | None:
+def _forecast_year(con, table: str, year: int) -> dict | None:
+    """The current forecast's programme total of ``year`` (its months after the origin)."""
     rows = query_frame(
         con,
         """SELECT mean, lo80, hi80, lo95, hi95 FROM budget_forecast
            WHERE "table" = $t AND level = 'total' AND period = 'year' AND year = $y
-             AND budget_line = $l""",
-        {"t": table, "y": year, "l": line},
+             AND budget_line = 'total'""",
+        {"t": table, "y": year},
     )
     return rows.row(0, named=True) if rows.height else None
 
@@ -140,8 +141,12 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
         (L("r_to_date", year=year), sums["dossiers"], sums["persons"])
         + (sums["commitments"], sums["ticket"], sums["paid"], planned, None, None)
     )
-    facts = {"ytd": sums["commitments"], "planned": planned, "projected": None}
-    facts["baseline"] = baseline_at
+    facts = {
+        "ytd": sums["commitments"],
+        "planned": planned,
+        "baseline": baseline_at,
+        "projected": None,
+    }
     rest = _forecast_year(ctx.con, table_name, year) if fresh else None
     if fresh and (rest is not None or ctx.month.month == 12):
         rest = rest or dict.fromkeys(("mean", "lo80", "hi80", "lo95", "hi95"), Decimal(0))
