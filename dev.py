@@ -120,7 +120,7 @@ def main(argv: list[str]) -> int:
         return 2
     setup()
     if verb == "demo":
-        code = subprocess.call([str(BIN / "reab"), "run", *argv[1:]], cwd=ROOT)
+        code = subprocess.call([str(BIN / "reab"), "run", "--demo", *argv[1:]], cwd=ROOT)
         if code == 0:  # then the monthly report of the latest month, into reports/
             db = argv[argv.index("--db") : argv.index("--db") + 2] if "--db" in argv else []
             code = subprocess.call([str(BIN / "reab"), "report", *db], cwd=ROOT)

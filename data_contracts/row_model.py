@@ -1,6 +1,7 @@
 """The extract contract for one row: one person in one REAB dossier.
 
-This model is the single statement of the contract (``shared/domain/extract-format.md``).
+This model is the single statement of the contract (``docs/domain/extract-format.md``,
+the versioned copy of ``shared/domain/extract-format.md``).
 It is readable and explains a failing row field by field; the vectorised checks used
 at scale (``row_checks``) are derived from its fields, and the cross-field rules are
 shared through ``cross_field_rules``.

@@ -119,43 +119,229 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+DEMO_MARKER = ".reab-demo-extracts"  # written beside demo extracts by `reab run --demo`
+
+
+def _update_command(args: argparse.Namespace) -> str:
+    """The exact command that brings this warehouse up to date."""
+    import shlex
+
+    return "reab update" + (f" --db {shlex.quote(str(args.db))}" if args.db else "")
+
+
+def _is_default_demo_warehouse(args: argparse.Namespace) -> bool:
+    """No warehouse named (neither --db nor $REAB_DB): the embedded demo default."""
+    import os
+
+    return args.db is None and not os.environ.get("REAB_DB")
+
+
+def _landing_for_run(args: argparse.Namespace, db: Path) -> Path | None:
+    """The landing folder ``reab run`` ingests, filled with the demo extracts only when
+    asked (--demo) or for the default demo warehouse; None (after saying why) when the
+    run must not go on."""
     from pipelines.ingest import extract_files
 
     landing = args.landing or default_landing_path()
-    db = (args.db or default_db_path()).resolve()
-    if not (landing.exists() and extract_files([landing])):
+    has_extracts = landing.exists() and bool(extract_files([landing]))
+    demo_allowed = args.demo or _is_default_demo_warehouse(args)
+    if not has_extracts:
+        if not demo_allowed:
+            _say(
+                f"reab run: the landing folder {landing} holds no extracts. Give the folder of "
+                f"your extracts with --landing DIR (or ingest files with `reab ingest PATH "
+                f"--db {db}`, then `{_update_command(args)}`); --demo fills {landing} with "
+                "the demo extracts on purpose"
+            )
+            return None
         from data_contracts.demo import write_demo_extracts
 
         _say(f"landing folder {landing} has no extracts: writing the demo extracts (seed 0)")
         write_demo_extracts(landing, seed=0, scale=1.0, progress=_say)
-    import dagster as dg
+        (landing / DEMO_MARKER).write_text("demo extracts written by reab run (seed 0)\n")
+    elif (landing / DEMO_MARKER).exists() and not demo_allowed:
+        _say(
+            f"reab run: {landing} holds the demo extracts (written by an earlier demo run): "
+            f"they are not loaded into the named warehouse {db}. Give --landing DIR with your "
+            "own extracts, or --demo to load the demo data into it on purpose"
+        )
+        return None
+    return landing
 
-    from pipelines.definitions import defs
-    from pipelines.defs.jobs import MAIN_JOB
 
-    _say(f"running {MAIN_JOB} on {landing} → {db}")
-    instance = dg.DagsterInstance.get() if _has_dagster_home() else dg.DagsterInstance.ephemeral()
-    result = defs.resolve_job_def(MAIN_JOB).execute_in_process(
-        run_config={
-            "resources": {"warehouse": {"config": {"database": str(db)}}},
-            "ops": {"ingest_extracts": {"config": {"paths": [str(landing)]}}},
-            "loggers": {"console": {"config": {"log_level": "INFO"}}},
-        },
-        instance=instance,
-        raise_on_error=False,
-    )
-    failed_checks = []
-    for evaluation in result.get_asset_check_evaluations():
-        mark = "passed" if evaluation.passed else f"FAILED ({evaluation.severity.value})"
-        _say(f"  check {evaluation.asset_key.to_user_string()}.{evaluation.check_name}: {mark}")
-        if not evaluation.passed and evaluation.severity.value == "ERROR":
-            failed_checks.append(evaluation.check_name)
-    if not result.success:
-        _say(f"{MAIN_JOB} failed; see the log above")
+def cmd_run(args: argparse.Namespace) -> int:
+    db = (args.db or default_db_path()).resolve()
+    landing = _landing_for_run(args, db)
+    if landing is None:
+        return 2
+    return _bring_up_to_date(args, db, landing)
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    db = (args.db or default_db_path()).resolve()
+    if args.landing is None and not db.exists():
+        _say(
+            f"reab update: no warehouse at {db}: ingest extracts first "
+            f"(reab ingest PATH --db {db}), or give --landing DIR"
+        )
+        return 2
+    if args.landing is not None and not args.landing.is_dir():
+        _say(f"reab update: --landing {args.landing} is not a folder")
+        return 2
+    return _bring_up_to_date(args, db, args.landing)
+
+
+def _bring_up_to_date(args: argparse.Namespace, db: Path, landing: Path | None) -> int:
+    """Ingest ``landing`` (when given), then materialise every derived table that is
+    missing or stale, in one Dagster run each, recorded in the persistent instance."""
+    from pipelines import runs
+
+    instance = runs.persistent_instance()
+    _say(f"Dagster runs are recorded in {runs.dagster_home()} (the UI: see README, Dagster)")
+    outcomes = []
+    if landing is not None:
+        _say(f"ingesting {landing} → {db}")
+        outcomes.append(runs.execute(db, runs.ingest_assets(), landing, instance))
+    stale = runs.stale(db)
+    if not stale:
+        _say(f"{db}: every table is up to date; nothing to run")
+    else:
+        _say(f"{len(stale)} tables to build in {db}:")
+        for key, why in stale.items():
+            _say(f"  {key.to_user_string():<20} {why}")
+        outcomes.append(runs.execute(db, list(stale), instance=instance))
+    for outcome in outcomes:
+        for name, passed, severity in outcome.checks:
+            _say(f"  check {name}: {'passed' if passed else f'FAILED ({severity})'}")
+    if not all(o.success for o in outcomes):
+        _say("the run failed; see the log above (and the run in the Dagster UI)")
         return 1
-    _say(f"{MAIN_JOB} succeeded" + (f"; failed checks: {failed_checks}" if failed_checks else ""))
-    return 1 if failed_checks else 0
+    for key, why in runs.stale(db).items():
+        _say(f"  not built: {key.to_user_string()} ({why}; see the log above)")
+    for asset, why in runs.skipped(db).items():
+        _say(f"  not possible yet: {asset} ({why})")
+    failed = [name for o in outcomes for name in o.failed_error_checks]
+    _say("up to date" + (f"; failed checks: {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
+QUARANTINE_SQL = """
+SELECT q.file_id, q.source_file, q.source_row, q.reason,
+       CASE WHEN p.file_id > q.file_id THEN 'superseded by file ' || p.file_id
+            WHEN p.file_id < q.file_id THEN 'earlier version kept (file ' || p.file_id || ')'
+            ELSE 'open' END AS state
+FROM quarantine q
+LEFT JOIN dossier_persons p
+  ON p.dossier_id = json_extract_string(q.raw_values, '$.dossier_id')
+ AND p.person_id = json_extract_string(q.raw_values, '$.person_id')
+{where}
+ORDER BY q.file_id, q.source_row
+"""
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    """The rejected rows with their file, row number and reason; whether a later file
+    has since brought a valid version of the same person (superseded)."""
+    from pipelines.warehouse import connect, query_frame
+
+    db = _existing_warehouse("quarantine", args, "ingest extracts first (reab ingest)")
+    if db is None:
+        return 2
+    if args.limit < 0:
+        _say(f"reab quarantine: --limit must be 0 (all) or more, not {args.limit}")
+        return 2
+    with connect(db, read_only=True) as con:
+        where, params = "", {}
+        if args.file:
+            files = query_frame(
+                con,
+                "SELECT file_id, file_name FROM ingested_files WHERE file_name = $f "
+                "OR CAST(file_id AS VARCHAR) = $f ORDER BY file_id",
+                {"f": args.file},
+            )
+            if files.is_empty():
+                known = query_frame(
+                    con,
+                    "SELECT DISTINCT source_file FROM quarantine ORDER BY 1 LIMIT 10",
+                )["source_file"].to_list()
+                _say(
+                    f"reab quarantine: no file {args.file!r} in {db} (a file name or file id); "
+                    + (
+                        f"files with quarantined rows: {', '.join(known)}"
+                        if known
+                        else "no file has quarantined rows"
+                    )
+                )
+                return 2
+            where, params = (
+                "WHERE q.file_id IN (SELECT unnest($ids))",
+                {"ids": files["file_id"].to_list()},
+            )
+        rows = query_frame(con, QUARANTINE_SQL.format(where=where), params)
+    if rows.is_empty():
+        _say("no quarantined rows" + (f" in {args.file}" if args.file else f" in {db}"))
+        return 0
+    shown = rows if args.limit == 0 else rows.head(args.limit)
+    open_rows = rows.filter(state="open").height
+    _say(
+        f"{rows.height} quarantined rows ({open_rows} open, {rows.height - open_rows} "
+        f"superseded or kept from an earlier file) in {db}"
+    )
+    _say("  row = record number in the file (1 = the first line under the header)")
+    for row in shown.iter_rows(named=True):
+        _say(f"  {row['source_file']} row {row['source_row']} [{row['state']}]: {row['reason']}")
+    if shown.height < rows.height:
+        _say(f"  … {rows.height - shown.height} more (--limit 0 lists all)")
+    return 0
+
+
+def cmd_persons(args: argparse.Namespace) -> int:
+    """Person ids for ``reab explain``, by dossier or country."""
+    from pipelines.warehouse import connect, query_frame
+
+    db = _existing_warehouse("persons", args, "ingest extracts first (reab ingest)")
+    if db is None:
+        return 2
+    if args.limit < 0:
+        _say(f"reab persons: --limit must be 0 (all) or more, not {args.limit}")
+        return 2
+    conditions, params = [], {}
+    if args.dossier:
+        conditions.append("dossier_id = $dossier")
+        params["dossier"] = args.dossier
+    if args.country:
+        conditions.append("(upper(nationality) = $country OR upper(return_country) = $country)")
+        params["country"] = args.country.strip().upper()
+    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    with connect(db, read_only=True) as con:
+        matching = query_frame(con, f"SELECT count(*) AS n FROM dossier_persons {where}", params)
+        limit = f"LIMIT {args.limit}" if args.limit else ""
+        rows = query_frame(
+            con,
+            f"""SELECT person_id, dossier_id, role, nationality, return_country,
+                       registration_date, dossier_status
+                FROM dossier_persons {where}
+                ORDER BY registration_date DESC, dossier_id, person_id {limit}""",
+            params,
+        )
+    total = matching["n"][0]
+    if not total:
+        asked = ", ".join(f"{k} {v}" for k, v in params.items()) or "any"
+        _say(f"reab persons: no person in {db} for {asked}")
+        return 1
+    _say(
+        f"{total} persons"
+        + (f" (the {rows.height} registered last)" if rows.height < total else "")
+    )
+    _say(f"  {'person_id':<16} {'dossier_id':<16} {'role':<10} nat. ret. registered  status")
+    for r in rows.iter_rows(named=True):
+        _say(
+            f"  {r['person_id']:<16} {r['dossier_id']:<16} {r['role']:<10} "
+            f"{r['nationality']:<4} {r['return_country']:<4} {r['registration_date']} "
+            f"{r['dossier_status']}"
+        )
+    _say("Explain one: reab explain PERSON_ID" + (f" --db {args.db}" if args.db else ""))
+    return 0
 
 
 def cmd_entitlements(args: argparse.Namespace) -> int:
@@ -378,11 +564,26 @@ def _forecast_as_of(db: Path, as_of, args: argparse.Namespace) -> int:
     return 0
 
 
+def _behind(con, args: argparse.Namespace, verb: str, needed: tuple[str, ...]) -> bool:
+    """True (after naming the command that fixes it) when a table ``verb`` reads is
+    missing or behind the dossiers."""
+    from pipelines.freshness import stale_assets
+
+    stale = {t: why for t, why in stale_assets(con).items() if t in needed}
+    for table, why in stale.items():
+        _say(f"reab {verb}: table {table} is not up to date ({why})")
+    if stale:
+        _say(f"bring the warehouse up to date first: {_update_command(args)}")
+    return bool(stale)
+
+
 def cmd_monitor(args: argparse.Namespace) -> int:
+    from pipelines.coverage import coverage
     from pipelines.monitoring import alarms_of_month, build_monitoring
     from pipelines.warehouse import connect, query_frame
 
-    db = _existing_warehouse("monitor", args, "ingest extracts first (reab ingest)")
+    hint = "ingest extracts first (reab ingest PATH), then " + _update_command(args)
+    db = _existing_warehouse("monitor", args, hint)
     if db is None:
         return 2
     month = _month_argument("monitor", args.month)
@@ -390,6 +591,19 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         return 2
     try:
         with connect(db) as con:
+            covered = coverage(con)
+            if covered is None:
+                _say(f"reab monitor: the warehouse {db} holds no dossiers: {hint}")
+                return 1
+            if covered.last_complete is None:
+                _say(f"reab monitor: nothing to test yet: the warehouse holds {covered.describe()}")
+                return 1
+            problem = month and covered.month_problem(month, complete=True)
+            if problem:
+                _say(f"reab monitor: {problem}")
+                return 2
+            if _behind(con, args, "monitor", ("entitlements",)):
+                return 1
             result = build_monitoring(con, progress=_say)
             month = month or result.last_month
             alarms = alarms_of_month(con, month)
@@ -410,6 +624,11 @@ def cmd_monitor(args: argparse.Namespace) -> int:
         _say(f"  - {row['reason']}")
     if result.new_alarms.height:
         _say(f"{result.new_alarms.height} alarm(s) in all months not seen before this run.")
+    if covered.latest_is_partial:
+        _say(
+            f"{covered.latest_month:%Y-%m} is partial (registrations to {covered.latest}): "
+            "it is tested once its extract covers the whole month."
+        )
     _say("Tables: misuse_indicators, misuse_alarms, misuse_focus, misuse_alarm_log.")
     return 0
 
@@ -418,7 +637,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipelines.report import ReportError, write_report
     from pipelines.warehouse import connect
 
-    db = _existing_warehouse("report", args, "run the pipeline first (reab run)")
+    hint = "ingest extracts first (reab ingest PATH), then " + _update_command(args)
+    db = _existing_warehouse("report", args, hint)
     if db is None:
         return 2
     month = _month_argument("report", args.month)
@@ -427,6 +647,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     languages = args.lang or ["nl", "fr", "en"]
     try:
         with connect(db, read_only=True) as con:
+            if _behind(con, args, "report", ("entitlements", "table_comparison")):
+                return 2
             written = write_report(con, args.out, month, languages, source=db.name, progress=_say)
     except ReportError as exc:
         _say(f"reab report: {exc}")
@@ -434,17 +656,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     first = written[0].report
     _say("")
     _say(f"Management report {first.month:%Y-%m}:")
+    for warning in first.warnings:
+        _say(f"  ! {warning}")
     for label, value in first.facts:
         _say(f"  {label}: {value}")
     for files in written:
         _say(f"  [{files.report.lang}] " + "  ".join(str(p) for p in files.paths))
     return 0
-
-
-def _has_dagster_home() -> bool:
-    import os
-
-    return bool(os.environ.get("DAGSTER_HOME"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -523,7 +741,9 @@ def build_parser() -> argparse.ArgumentParser:
         "monitor", help="misuse indicators and alarms per country; prints a month's alarms"
     )
     monitor.add_argument(
-        "--month", default=None, help="month to print, YYYY-MM (default: the latest complete)"
+        "--month",
+        default=None,
+        help="month to print, YYYY-MM (default: the latest complete month)",
     )
     _db_argument(monitor)
     monitor.set_defaults(func=cmd_monitor)
@@ -532,7 +752,10 @@ def build_parser() -> argparse.ArgumentParser:
         "report", help="the monthly management report: HTML, PDF and XLSX per language"
     )
     report.add_argument(
-        "--month", default=None, help="month reported on, YYYY-MM (default: the latest complete)"
+        "--month",
+        default=None,
+        help="month reported on, YYYY-MM (default: the latest month with data; a month "
+        "the extracts do not cover to its end is shown as partial, to date)",
     )
     report.add_argument(
         "--lang",
@@ -546,16 +769,59 @@ def build_parser() -> argparse.ArgumentParser:
     _db_argument(report)
     report.set_defaults(func=cmd_report)
 
-    run = verbs.add_parser("run", help="run the main Dagster job end to end")
+    update = verbs.add_parser(
+        "update",
+        help="bring a warehouse up to date: build every table that is missing or stale",
+    )
+    _db_argument(update)
+    update.add_argument(
+        "--landing",
+        type=Path,
+        default=None,
+        help="also ingest the new extracts of this folder first (default: ingest nothing)",
+    )
+    update.set_defaults(func=cmd_update)
+
+    run = verbs.add_parser(
+        "run", help="ingest the landing folder, then build what is missing or stale"
+    )
     _db_argument(run)
     run.add_argument(
         "--landing",
         type=Path,
         default=None,
-        help=f"folder of extracts (default: $REAB_LANDING or {default_landing_path()}); "
-        "an empty one is filled with the demo extracts",
+        help=f"folder of extracts (default: $REAB_LANDING or {default_landing_path()})",
+    )
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="fill an empty landing folder with the demo extracts (done without asking "
+        "only for the default demo warehouse)",
     )
     run.set_defaults(func=cmd_run)
+
+    quarantine = verbs.add_parser(
+        "quarantine", help="the rejected rows: file, row number, reason, superseded or not"
+    )
+    quarantine.add_argument("--file", default=None, help="one file (its name or file id)")
+    quarantine.add_argument(
+        "--limit", type=int, default=50, help="rows to list (default 50; 0 lists all)"
+    )
+    _db_argument(quarantine)
+    quarantine.set_defaults(func=cmd_quarantine)
+
+    persons = verbs.add_parser(
+        "persons", help="person ids (for reab explain) by dossier or country"
+    )
+    persons.add_argument("--dossier", default=None, help="a dossier id")
+    persons.add_argument(
+        "--country", default=None, help="nationality or return country (ISO alpha-3, e.g. MNG)"
+    )
+    persons.add_argument(
+        "--limit", type=int, default=20, help="persons to list (default 20; 0 lists all)"
+    )
+    _db_argument(persons)
+    persons.set_defaults(func=cmd_persons)
     return parser
 
 

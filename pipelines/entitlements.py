@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.freshness import record_build
 from pipelines.warehouse import query_frame, registered, scalar
 from rules.engine import (
     AMOUNT_COLUMNS,
@@ -169,6 +170,7 @@ def build_entitlements(
         con.begin()
         con.execute("DROP TABLE IF EXISTS entitlements")
         con.execute(f"ALTER TABLE {staging} RENAME TO entitlements")
+        record_build(con, "entitlements")
         con.commit()
     except BaseException:
         con.rollback()
@@ -227,6 +229,7 @@ def build_table_comparison(con: duckdb.DuckDBPyConnection) -> int:
             unpivot=", ".join(BUDGET_LINES),
         )
     )
+    record_build(con, "table_comparison")
     return con.execute("SELECT count(*) FROM table_comparison").fetchall()[0][0]
 
 

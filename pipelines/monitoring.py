@@ -34,6 +34,7 @@ from models.monitoring.evaluation import Trials, evaluate
 from models.monitoring.shares import share_tests
 from models.monitoring.surges import detect_surges
 from pipelines.forecast import last_complete_month, policy_effects
+from pipelines.freshness import record_build
 from pipelines.warehouse import query_frame, registered, replace_table, scalar
 from rules.budget_lines import REINTEGRATION_LINES
 from rules.engine import DUBLIN_PHASES
@@ -166,8 +167,8 @@ def _require_tables(con: duckdb.DuckDBPyConnection) -> None:
         raise ValueError("the warehouse holds no dossiers: ingest extracts first (reab ingest)")
     if "entitlements" not in present:
         raise ValueError(
-            "table entitlements is missing: run `reab entitlements` (or materialise the "
-            "entitlements asset) first - the payment and five-year indicators need it"
+            "table entitlements is missing: run `reab update --db WAREHOUSE` (or materialise "
+            "the entitlements asset) first - the payment and five-year indicators need it"
         )
 
 
@@ -479,6 +480,7 @@ def build_monitoring(
     replace_table(con, "misuse_focus", focus)
     raised = alarms.filter(pl.col("alarm"))
     new = log_new_alarms(con, raised, now or datetime.now())
+    record_build(con, "misuse_indicators", "misuse_alarms")
     say(f"{raised.height} alarms in all months, {new.height} not seen before")
     return MonitoringResult(month_of(last), values.height, alarms.height, raised, new)
 

@@ -1,4 +1,5 @@
-"""The rule ids of ``shared/domain/rules-reference.md``, in the order the reference lists them.
+"""The rule ids of ``docs/domain/rules-reference.md`` (the versioned copy of
+``shared/domain/rules-reference.md``), in the order the reference lists them.
 
 Every amount the rule core produces is explained by ids from this list; the
 ``rules`` column lists them in this order.

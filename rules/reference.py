@@ -1,6 +1,6 @@
 """The rules reference in plain Python: one person at a time, written to be read.
 
-This module restates ``shared/domain/rules-reference.md`` as small functions named
+This module restates ``docs/domain/rules-reference.md`` as small functions named
 after its rules, with the exact readings of ``docs/rules-semantics.md``. It is the
 yardstick the vectorised engine (``rules/engine.py``) is tested against, and it
 explains every amount it produces: each budget line comes with trace lines that name

@@ -4,7 +4,7 @@
 (94 files, ``reab_extract_YYYY-MM.csv`` or ``.parquet``), each holding the person rows
 of the dossiers *registered* in that month plus a few correction rows. Nothing in
 them is real: volumes are calibrated to the published figures of
-``shared/domain/public-facts.md`` (see ``plan``), amounts follow a simple
+``docs/domain/public-facts.md`` (see ``plan``), amounts follow a simple
 approximation of the support rules (``payments.approximate_paid_amounts``).
 
 How the files behave, so that the pipeline can be tested on them:

@@ -1,7 +1,7 @@
 """A deliberately simple approximation of the support rules, for the paid amounts.
 
 ``approximate_paid_amounts`` is the only place where the demo generator decides what
-a person is paid. It follows ``shared/domain/rules-reference.md`` closely enough for
+a person is paid. It follows ``docs/domain/rules-reference.md`` closely enough for
 budget figures to look right (rule ids in the comments); the real rule engine lives
 elsewhere and is what the pipeline uses. The demo uses the 2025 table for every
 registration before 2026 (A-TRANSITION: unless departing after 2026-03-31) and the

@@ -25,6 +25,7 @@ from pipelines.forecast import (
     simulate,
     simulation_of_volume_forecast,
 )
+from pipelines.freshness import record_build
 from pipelines.warehouse import query_frame
 
 GROUP = "forecast"
@@ -45,10 +46,9 @@ def enough_history(context: dg.AssetExecutionContext, con, needed: int, what: st
     months = months_of_history(con)
     if months >= needed:
         return True
-    context.log.warning(
-        f"not materialised: the warehouse holds {months} complete months of registrations; "
-        f"{what} needs {needed}"
-    )
+    why = f"the warehouse holds {months} complete months of registrations; {what} needs {needed}"
+    context.log.warning(f"not materialised: {why}")
+    record_build(con, context.asset_key.path[-1], skipped=why)
     return False
 
 

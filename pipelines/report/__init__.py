@@ -56,7 +56,9 @@ def write_report(
     stamp = datetime.now().strftime("%Y-%m-%d %H:%M")
     written = []
     for lang in languages:
-        report = build_report(con, month, lang, source=source, generated_at=stamp, progress=say)
+        report = build_report(
+            con, month, lang, source=source, generated_at=stamp, progress=say, complete=strict
+        )
         if strict and report.warnings:
             raise ReportError("the report is behind its data: " + " ".join(report.warnings))
         stem = out_dir / f"reab-report-{report.month:%Y-%m}-{lang}"

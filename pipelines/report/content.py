@@ -12,8 +12,7 @@ from datetime import date
 
 import duckdb
 
-from models.forecast import month_of
-from pipelines.forecast import last_complete_month
+from pipelines.coverage import coverage, registrations_in
 from pipelines.report.labels import Labels
 from pipelines.report.model import Report, Section
 from pipelines.report.sections.alarms import alarms_section
@@ -25,22 +24,22 @@ from pipelines.report.sections.spend import spend_section
 from pipelines.warehouse import fetch_one, scalar
 
 
-def report_month(con: duckdb.DuckDBPyConnection, month: date | None) -> date:
-    """The month reported on: ``month`` (checked against the data) or the latest complete
-    month of registrations."""
-    if not has_rows(con, "dossier_persons"):
+def report_month(
+    con: duckdb.DuckDBPyConnection, month: date | None, *, complete: bool = False
+) -> tuple[date, date | None]:
+    """The month reported on: ``month`` (checked against the data) or the latest month
+    with data; and the latest registration date when that month is partial (else None).
+    ``complete`` refuses a partial month (the schedule's strict reports)."""
+    covered = coverage(con)
+    if covered is None:
         raise ReportError("the warehouse holds no dossiers yet: ingest extracts first")
-    last = month_of(last_complete_month(con))
-    first = scalar(con, "SELECT min(registration_date) FROM dossier_persons")
-    if month is None:
-        return last
-    month = month.replace(day=1)
-    if not first.replace(day=1) <= month <= last:
-        raise ReportError(
-            f"no complete month {month:%Y-%m} in the warehouse: it holds registrations "
-            f"from {first:%Y-%m} to {last:%Y-%m} (the last complete month)"
-        )
-    return month
+    month = covered.latest_month if month is None else month.replace(day=1)
+    problem = covered.month_problem(month, complete=complete)
+    if problem is None and not registrations_in(con, month):
+        problem = f"no registration in {month:%Y-%m}: the warehouse holds {covered.describe()}"
+    if problem:
+        raise ReportError(problem)
+    return month, covered.latest if covered.is_partial(month) else None
 
 
 def _forecast_origin(con) -> tuple[date | None, int | None, int | None]:
@@ -63,23 +62,25 @@ def build_report(
     source: str = "",
     generated_at: str = "",
     progress: Callable[[str], None] | None = None,
+    complete: bool = False,
 ) -> Report:
-    """The report of ``month`` (default: the latest complete month) in ``lang``."""
+    """The report of ``month`` (default: the latest month with data, partial or not;
+    ``complete`` refuses a partial one) in ``lang``."""
     say = progress or (lambda _m: None)
     L = Labels(lang)
-    month = report_month(con, month)
+    month, partial_to = report_month(con, month, complete=complete)
     origin, draws, next_year = _forecast_origin(con)
     monitored_to = (
         scalar(con, "SELECT max(month) FROM misuse_alarms")
         if has_rows(con, "misuse_alarms")
         else None
     )
-    ctx = Context(con, L, month, origin, draws, next_year, monitored_to)
+    ctx = Context(con, L, month, origin, draws, next_year, monitored_to, partial_to)
     needed = [t for t in ("entitlements", "table_comparison") if not has_rows(con, t)]
     if needed:
         raise ReportError(
-            f"the warehouse has no {' or '.join(needed)} yet: run the entitlements assets "
-            "(reab run, or reab entitlements) before the report"
+            f"the warehouse has no {' or '.join(needed)} yet: bring it up to date first "
+            "(reab update --db WAREHOUSE, or materialise the entitlements assets)"
         )
     say(f"report {month:%Y-%m} ({lang}): spend to date")
     spend, spend_facts = spend_section(ctx)
@@ -127,10 +128,12 @@ def freshness_warnings(ctx: Context) -> list[str]:
     """What the reader must know before trusting the figures: tables behind the
     dossiers, a forecast from another month."""
     L, warnings = ctx.L, []
-    month = L.short_month(ctx.month)
-    if ctx.origin is not None and ctx.origin < ctx.month:
+    month = L.short_month(ctx.complete_month)
+    if ctx.partial_to is not None:
+        warnings.append(L("w_partial", month=L.month(ctx.month), to=str(ctx.partial_to)))
+    if ctx.origin is not None and ctx.origin < ctx.complete_month:
         warnings.append(L("w_forecast_old", origin=L.short_month(ctx.origin), month=month))
-    if ctx.origin is not None and ctx.origin > ctx.month:
+    if ctx.origin is not None and ctx.origin > ctx.complete_month:
         warnings.append(L("w_earlier_month", origin=L.short_month(ctx.origin), month=month))
     missing = scalar(
         ctx.con,
@@ -140,7 +143,7 @@ def freshness_warnings(ctx: Context) -> list[str]:
     )
     if missing:
         warnings.append(L("w_entitlements", n=L.number(missing)))
-    if ctx.monitored_to is not None and ctx.monitored_to < ctx.month:
+    if ctx.monitored_to is not None and ctx.monitored_to < ctx.complete_month:
         warnings.append(L("w_alarms", tested=L.short_month(ctx.monitored_to), month=month))
     return warnings
 
@@ -151,7 +154,12 @@ def _facts(ctx, spend, budget, alarms_now, quarantined, read) -> list[tuple[str,
     def interval(c) -> str:
         return f"{L.eur(c['mean'])} ({L.eur(c['lo80'])} – {L.eur(c['hi80'])})"
 
-    facts = [(L("fact_ytd", year=year), L.eur(spend["ytd"]))]
+    ytd = (
+        L("fact_ytd_complete", year=year, month=L.short_month(ctx.complete_month))
+        if ctx.partial_to is not None
+        else L("fact_ytd", year=year)
+    )
+    facts = [(ytd, L.eur(spend["ytd"]))]
     if spend["planned"]:
         gap = spend["ytd"] - spend["planned"]
         sign = "+" if gap >= 0 else "−"

@@ -51,6 +51,11 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Engagementen {year} tot nu",
         "Engagements {year} à ce jour",
     ),
+    "fact_ytd_complete": (
+        "Commitments {year} to {month} (complete months)",
+        "Engagementen {year} tot {month} (volledige maanden)",
+        "Engagements {year} jusqu'à {month} (mois complets)",
+    ),
     "fact_against_plan": (
         "To date against the forecast of {baseline}",
         "Tot nu tegenover de prognose van {baseline}",
@@ -98,20 +103,25 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "De prognose begint na {origin}, vóór de rapportmaand {month}: voer de pijplijn uit vóór het rapport. Uitgaven tot nu toont geen huidige prognose en geen verwacht jaar.",
         "La prévision commence après {origin}, avant le mois du rapport {month} : exécuter le pipeline avant le rapport. Les dépenses à ce jour n'ont ni prévision actuelle ni année projetée.",
     ),
+    "w_partial": (
+        "{month} is partial: the extracts cover it to {to} only. Its row shows the month to date; the totals, the comparison with the forecast and the alarms use the complete months before it.",
+        "{month} is onvolledig: de extracten dekken die maand maar tot {to}. De rij toont de maand tot nu; de totalen, de vergelijking met de prognose en de alarmen gebruiken de volledige maanden ervoor.",
+        "{month} est partiel : les extraits ne le couvrent que jusqu'au {to}. Sa ligne montre le mois à ce jour ; les totaux, la comparaison avec la prévision et les alarmes portent sur les mois complets qui précèdent.",
+    ),
     "w_earlier_month": (
         "A report on an earlier month ({month}): spend to date stops there; the budget, country, parameter and backtest sections are those of the current forecast (after {origin}).",
         "Een rapport over een eerdere maand ({month}): uitgaven tot nu stopt daar; budget, landen, parameters en terugtoets komen uit de huidige prognose (na {origin}).",
         "Un rapport sur un mois antérieur ({month}) : les dépenses à ce jour s'y arrêtent ; budget, pays, paramètres et contrôle viennent de la prévision actuelle (après {origin}).",
     ),
     "w_entitlements": (
-        "{n} persons of the warehouse are not in entitlements yet (an extract came after the last pipeline run): their amounts are missing here. Run the pipeline.",
-        "{n} personen uit het magazijn zitten nog niet in entitlements (een extract kwam na de laatste pijplijnrun): hun bedragen ontbreken hier. Voer de pijplijn uit.",
-        "{n} personnes de l'entrepôt ne sont pas encore dans entitlements (un extrait est arrivé après la dernière exécution) : leurs montants manquent ici. Exécuter le pipeline.",
+        "{n} persons of the warehouse are not in entitlements yet (an extract came after the last pipeline run): their amounts are missing here. Run `reab update` (or the pipeline).",
+        "{n} personen uit het magazijn zitten nog niet in entitlements (een extract kwam na de laatste pijplijnrun): hun bedragen ontbreken hier. Voer `reab update` (of de pijplijn) uit.",
+        "{n} personnes de l'entrepôt ne sont pas encore dans entitlements (un extrait est arrivé après la dernière exécution) : leurs montants manquent ici. Exécuter `reab update` (ou le pipeline).",
     ),
     "w_alarms": (
-        "Misuse monitoring has run to {tested} only, not to {month}: run the pipeline.",
-        "De misbruikmonitoring loopt maar tot {tested}, niet tot {month}: voer de pijplijn uit.",
-        "La surveillance des abus ne va que jusqu'à {tested}, pas jusqu'à {month} : exécuter le pipeline.",
+        "Misuse monitoring has run to {tested} only, not to {month}: run `reab update` (or the pipeline).",
+        "De misbruikmonitoring loopt maar tot {tested}, niet tot {month}: voer `reab update` (of de pijplijn) uit.",
+        "La surveillance des abus ne va que jusqu'à {tested}, pas jusqu'à {month} : exécuter `reab update` (ou le pipeline).",
     ),
     # sections
     "s_spend": (
@@ -319,6 +329,16 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "r_total": ("Total", "Totaal", "Total"),
     "r_projected": ("Projected {year}", "Verwacht {year}", "Projection {year}"),
     "r_to_date": ("{year} to date", "{year} tot nu", "{year} à ce jour"),
+    "r_to_complete": (
+        "{year} to {month} (complete months)",
+        "{year} tot {month} (volledige maanden)",
+        "{year} jusqu'à {month} (mois complets)",
+    ),
+    "r_partial": (
+        "{month} (partial, to {to})",
+        "{month} (onvolledig, tot {to})",
+        "{month} (partiel, jusqu'au {to})",
+    ),
     "r_other": ("other countries", "andere landen", "autres pays"),
     "actual": ("actual", "werkelijk", "observé"),
     "note_pool_intervals": (

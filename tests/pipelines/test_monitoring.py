@@ -211,5 +211,6 @@ def test_monitor_cli_explains_what_is_missing(tmp_path, demo_copy, capsys):
     with connect(demo_copy) as con:  # other tests may have built them in the shared copy
         con.execute("DROP TABLE IF EXISTS entitlements")
     assert main(["monitor", "--db", str(demo_copy)]) == 1  # no entitlements yet
-    assert "reab entitlements" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"reab update --db {demo_copy}" in out and "reab entitlements" not in out
     assert main(["monitor", "--db", str(demo_copy), "--month", "May"]) == 2

@@ -38,7 +38,8 @@ from tests.factories import PERSONS_SCHEMA, typed_row
 
 CASES_DIR = Path(__file__).parent / "cases"
 SCENARIOS_DIR = CASES_DIR / "scenarios"
-RULES_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "domain" / "rules-reference.md"
+# The versioned copy in the repository (tests never read outside it).
+RULES_REFERENCE = Path(__file__).resolve().parents[2] / "docs" / "domain" / "rules-reference.md"
 BUILT_IN_TABLES = ("2025", "2026")
 APPLICABLE = "applicable"
 AMOUNT_COLUMNS = reference.AMOUNT_COLUMNS
@@ -286,8 +287,8 @@ def test_every_rule_id_is_exercised_by_a_case():
 
 def test_rule_ids_are_those_of_the_rules_reference():
     assert RULES_REFERENCE.exists(), (
-        f"the rules reference is missing at {RULES_REFERENCE}: in CI, shared/ must sit "
-        "beside the repository"
+        f"the rules reference is missing at {RULES_REFERENCE} (the versioned copy of "
+        "shared/domain/rules-reference.md)"
     )
     ids = []
     for line in RULES_REFERENCE.read_text(encoding="utf-8").splitlines():

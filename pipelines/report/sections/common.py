@@ -70,6 +70,15 @@ class Context:
     draws: int | None
     next_year: int | None
     monitored_to: date | None  # the last month misuse monitoring has tested
+    # the latest registration, when the report month is partial (its extract does not
+    # cover the month to its end): the month is shown to date, out of every comparison
+    partial_to: date | None = None
+
+    @property
+    def complete_month(self) -> date:
+        """The last complete month up to the report month: the month itself, or the one
+        before when it is partial."""
+        return shift_month(self.month, -1) if self.partial_to else self.month
 
 
 def shift_month(month: date, by: int) -> date:

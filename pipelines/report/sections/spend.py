@@ -88,11 +88,13 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
     start, stop = date(year, 1, 1), date(year + 1, 1, 1)
     table_name = table_of_year(year)
     # the current forecast continues the actual months only when it starts right after
-    # the report month; a report on an earlier month shows no later knowledge
-    fresh = ctx.origin is not None and ctx.origin == ctx.month
+    # the last complete month; a report on an earlier month shows no later knowledge
+    last_full = ctx.complete_month
+    fresh = ctx.origin is not None and ctx.origin == last_full
     actual = actual_months(ctx.con, start, min(stop, shift_month(ctx.month, 1)))
+    complete = actual.filter(pl.col("month") <= last_full)
     current = (
-        forecast_months(ctx.con, table_name).filter(pl.col("month") > ctx.month)
+        forecast_months(ctx.con, table_name).filter(pl.col("month") > last_full)
         if fresh
         else pl.DataFrame(schema={"month": pl.Date})
     )
@@ -121,24 +123,37 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
         return (f["mean"], (f["lo80"], f["hi80"]), (f["lo95"], f["hi95"]))
 
     rows: list[tuple] = []
-    for r in actual.iter_rows(named=True):
+    for r in complete.iter_rows(named=True):
         rows.append(
             (r["month"], r["dossiers"], r["persons"], r["commitments"], r["ticket"], r["paid"])
             + forecast_cells(before.get(r["month"]))
         )
-    for f in current.filter(pl.col("month") < stop).iter_rows(named=True):
+    later = {f["month"]: f for f in current.filter(pl.col("month") < stop).iter_rows(named=True)}
+    if ctx.partial_to is not None:  # the month to date, next to its whole-month forecast
+        label = L("r_partial", month=f"{ctx.month:%Y-%m}", to=str(ctx.partial_to))
+        for r in actual.filter(pl.col("month") == ctx.month).iter_rows(named=True):
+            rows.append(
+                (label, r["dossiers"], r["persons"], r["commitments"], r["ticket"], r["paid"])
+                + forecast_cells(later.pop(ctx.month, None))
+            )
+    for f in later.values():
         rows.append((f["month"], None, None, None, None, None) + forecast_cells(f))
-    sums = {c: actual[c].sum() for c in ("dossiers", "persons")} | {
-        c: dsum(actual[c]) for c in ("commitments", "ticket", "paid")
+    sums = {c: complete[c].sum() for c in ("dossiers", "persons")} | {
+        c: dsum(complete[c]) for c in ("commitments", "ticket", "paid")
     }
     planned = (
-        sum((before[m]["mean"] for m in actual["month"] if m in before), Decimal(0))
+        sum((before[m]["mean"] for m in complete["month"] if m in before), Decimal(0))
         if before
         else None
     )
     emphasis = {len(rows)}
+    to_date = (
+        L("r_to_complete", year=year, month=L.short_month(last_full))
+        if ctx.partial_to is not None
+        else L("r_to_date", year=year)
+    )
     rows.append(
-        (L("r_to_date", year=year), sums["dossiers"], sums["persons"])
+        (to_date, sums["dossiers"], sums["persons"])
         + (sums["commitments"], sums["ticket"], sums["paid"], planned, None, None)
     )
     facts = {
@@ -148,7 +163,7 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
         "projected": None,
     }
     rest = _forecast_year(ctx.con, table_name, year) if fresh else None
-    if fresh and (rest is not None or ctx.month.month == 12):
+    if fresh and (rest is not None or last_full.month == 12):
         rest = rest or dict.fromkeys(("mean", "lo80", "hi80", "lo95", "hi95"), Decimal(0))
         projected = {k: sums["commitments"] + rest[k] for k in rest}
         emphasis.add(len(rows))
@@ -161,15 +176,15 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
     else:
         note = L("note_no_baseline", year=year, before=f"{year - 1}-12")
     table = Table("spend", L("t_spend"), L("t_spend"), columns, rows, emphasis=emphasis, note=note)
-    chart_actual = actual_months(
-        ctx.con, shift_month(ctx.month, -TIMELINE_MONTHS + 1), shift_month(ctx.month, 1)
+    chart_actual = actual_months(  # complete months only: a partial month would dip
+        ctx.con, shift_month(ctx.month, -TIMELINE_MONTHS + 1), shift_month(last_full, 1)
     )
     chart = charts.fan_chart(
         L,
         chart_actual.select("month", "commitments"),
         current,
-        baseline.filter(pl.col("month") <= ctx.month) if baseline_at else None,
+        baseline.filter(pl.col("month") <= last_full) if baseline_at else None,
         L.short_month(baseline_at) if baseline_at else None,
     )
-    intro = L("s_spend_intro", year=year, origin=L.short_month(ctx.month))
+    intro = L("s_spend_intro", year=year, origin=L.short_month(last_full))
     return Section("spend", L("s_spend"), intro, [table], [chart]), facts
