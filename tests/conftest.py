@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from models.backtest import BacktestSettings
@@ -20,6 +22,19 @@ from pipelines.warehouse import connect
 # One session-wide headless Chromium (`chromium`) for every browser test: playwright's
 # sync API allows a single instance per thread, so the fixture must be registered once.
 from tests.browser import chromium_fixture  # noqa: F401, E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dagster_home_outside_the_repo(tmp_path_factory):
+    """CLI runs record into $DAGSTER_HOME (default data/dagster_home): tests use a
+    temporary one, never the working tree's."""
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(tmp_path_factory.mktemp("dagster_home"))
+    yield
+    if previous is None:
+        os.environ.pop("DAGSTER_HOME", None)
+    else:
+        os.environ["DAGSTER_HOME"] = previous
 
 
 @pytest.fixture(scope="session")
