@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import date, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -107,3 +108,34 @@ def write_csv(
     data = csv_text(rows, delimiter, columns).encode(encoding)
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
     return path
+
+
+def rows_between(first: date, last: date, every: int = 2, start: int = 0) -> list[dict]:
+    """Single-person dossiers (registered, not departed) every ``every`` days from
+    ``first``, and one on ``last``; ids numbered from ``start + 1``."""
+    days = [first + timedelta(days=d) for d in range(0, (last - first).days, every)] + [last]
+    return [
+        person(
+            dossier_id=f"D{n:05d}",
+            person_id=f"P{n:05d}",
+            nationality="MNG" if n % 3 else "GEO",
+            return_country="MNG" if n % 3 else "GEO",
+            registration_date=f"{day}",
+            departure_date="",
+            dossier_status="registered",
+            paid_return_premium_eur="",
+            ticket_cost_eur="",
+        )
+        for n, day in enumerate(days, start=start + 1)
+    ]
+
+
+def monthly_extracts(folder: Path, months: list[tuple[date, date]]) -> list[Path]:
+    """One CSV extract per (first, last) day pair, ids running on across files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths, start = [], 0
+    for first, last in months:
+        rows = rows_between(first, last, start=start)
+        start += len(rows)
+        paths.append(write_csv(folder / f"extract_{first:%Y-%m}.csv", rows))
+    return paths

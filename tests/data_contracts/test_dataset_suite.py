@@ -22,6 +22,7 @@ from data_contracts.dataset_suite import (
     DatasetValidation,
     _runner,
     build_suite,
+    check_dataset,
     validate_extract_dataset,
     with_helper_columns,
 )
@@ -117,9 +118,18 @@ def valid_rows() -> list[dict]:
     return [*two_households(), *third, lone]
 
 
+EVALUATIONS = {"gx": validate_extract_dataset, "vectorised": check_dataset}
+
+
+@pytest.fixture(params=list(EVALUATIONS), scope="module")
+def validate(request):
+    """Each test runs with both evaluations of the suite: GX and vectorised polars."""
+    return EVALUATIONS[request.param]
+
+
 @pytest.fixture(scope="module")
-def valid() -> DatasetValidation:
-    return validate_extract_dataset(typed(valid_rows()))
+def valid(validate) -> DatasetValidation:
+    return validate(typed(valid_rows()))
 
 
 # ---------------------------------------------------------------------------
@@ -164,8 +174,8 @@ def test_outcomes_follow_the_suite_order(valid):
     assert [o.description for o in valid.outcomes] == suite_order
 
 
-def test_to_json_round_trips_failures():
-    validation = validate_extract_dataset(typed(changed(two_households(), 1, sex="Q")))
+def test_to_json_round_trips_failures(validate):
+    validation = validate(typed(changed(two_households(), 1, sex="Q")))
     stored = json.loads(validation.to_json())
     assert stored["success"] is False
     assert stored["row_count"] == 6
@@ -183,20 +193,20 @@ def test_to_json_round_trips_failures():
     assert stored["summary"] == validation.summary()  # the ingest check's failure text
 
 
-def test_empty_frame_validates():
-    validation = validate_extract_dataset(typed([]))
+def test_empty_frame_validates(validate):
+    validation = validate(typed([]))
     assert validation.success, validation.summary()
     assert validation.row_count == 0
 
 
-def test_missing_contract_column_is_a_clear_error():
+def test_missing_contract_column_is_a_clear_error(validate):
     with pytest.raises(ValueError, match="pregnant"):
-        validate_extract_dataset(typed(household()).drop("pregnant"))
+        validate(typed(household()).drop("pregnant"))
 
 
-def test_extra_column_breaks_the_column_list():
+def test_extra_column_breaks_the_column_list(validate):
     frame = typed(household()).with_columns(pl.lit("x").alias("name"))
-    outcome = only_failure(validate_extract_dataset(frame))
+    outcome = only_failure(validate(frame))
     assert outcome.expectation == "expect_table_columns_to_match_ordered_list"
     assert outcome.sample == ["name"]
 
@@ -215,19 +225,19 @@ def test_helper_columns():
     assert frame[ANNEX_PARENT_FOUND].to_list() == [None, None, True, None, None, False, None]
 
 
-def test_duplicate_person_in_dossier():
+def test_duplicate_person_in_dossier(validate):
     rows = two_households()
     rows.append(dict(rows[1]))
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert outcome.expectation == "expect_compound_columns_to_be_unique"
     assert outcome.description == "(dossier_id, person_id) is unique within the file"
     assert outcome.unexpected_count == 2  # both copies
     assert outcome.sample == [{"dossier_id": "D1", "person_id": "P2"}]
 
 
-def test_dossier_without_principal():
+def test_dossier_without_principal(validate):
     rows = changed(two_households(), 3, role="other_adult")
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert (outcome.expectation, outcome.description) == (
         BETWEEN,
         "every dossier has exactly one principal",
@@ -236,18 +246,16 @@ def test_dossier_without_principal():
     assert outcome.sample == ["D2"]
 
 
-def test_dossier_with_two_principals():
+def test_dossier_with_two_principals(validate):
     rows = changed(two_households(), 1, role="principal")
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert outcome.description == "every dossier has exactly one principal"
     assert outcome.unexpected_count == 3
     assert outcome.sample == ["D1"]
 
 
-def test_child_without_annex_parent():
-    outcome = only_failure(
-        validate_extract_dataset(typed(changed(two_households(), 2, annex_parent_id=None)))
-    )
+def test_child_without_annex_parent(validate):
+    outcome = only_failure(validate(typed(changed(two_households(), 2, annex_parent_id=None))))
     assert (outcome.expectation, outcome.description) == (
         NOT_NULL,
         "every child has an annex_parent_id",
@@ -257,9 +265,9 @@ def test_child_without_annex_parent():
 
 
 @pytest.mark.parametrize("parent", ["P4", "P99", "P3"], ids=["other-dossier", "nobody", "self"])
-def test_annex_parent_not_another_person_of_the_dossier(parent):
+def test_annex_parent_not_another_person_of_the_dossier(parent, validate):
     rows = changed(two_households(), 2, annex_parent_id=parent)
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert (outcome.expectation, outcome.description) == (
         IN_SET,
         "every annex_parent_id is another person in the same dossier",
@@ -269,9 +277,9 @@ def test_annex_parent_not_another_person_of_the_dossier(parent):
     assert outcome.sample == [{"dossier_id": "D1", "person_id": "P3"}]
 
 
-def test_child_of_18():
+def test_child_of_18(validate):
     rows = changed(two_households(), 5, age_at_registration=18)
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert (outcome.expectation, outcome.description) == (
         BETWEEN,
         "every child is under 18 at registration",
@@ -285,10 +293,10 @@ def test_child_of_18():
 # ---------------------------------------------------------------------------
 
 
-def test_departure_before_registration():
+def test_departure_before_registration(validate):
     rows = changed(two_households(), 4, departure_date=date(2024, 2, 29))
     rows = changed(rows, 1, departure_date=date(2024, 3, 1))  # same day is fine
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert (outcome.expectation, outcome.description) == (
         PAIR,
         "departure_date is on or after registration_date",
@@ -298,10 +306,10 @@ def test_departure_before_registration():
     assert outcome.sample == [{"dossier_id": "D2", "person_id": "P5"}]
 
 
-def test_decision_after_registration():
+def test_decision_after_registration(validate):
     rows = changed(two_households(), 0, decision_notified_on=date(2024, 3, 2))
     rows = changed(rows, 3, decision_notified_on=date(2024, 3, 1))  # same day is fine
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert (outcome.expectation, outcome.description) == (
         PAIR,
         "decision_notified_on is on or before registration_date",
@@ -310,10 +318,10 @@ def test_decision_after_registration():
     assert outcome.sample == [{"dossier_id": "D1", "person_id": "P1"}]
 
 
-def test_departed_without_departure_date():
+def test_departed_without_departure_date(validate):
     rows = changed(two_households(), 1, departure_date=None)
     rows = changed(rows, 4, dossier_status="registered", departure_date=None)  # fine
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert (outcome.expectation, outcome.description) == (
         NOT_NULL,
         "every departed row has a departure_date",
@@ -336,7 +344,7 @@ def failures_by_column(validation: DatasetValidation) -> dict[str, tuple[str, in
     return {o.column: (o.expectation, o.unexpected_count, o.sample) for o in validation.failures()}
 
 
-def test_each_choice_outside_its_domain():
+def test_each_choice_outside_its_domain(validate):
     # One household per choice column; its partner carries a lowercase (non-canonical)
     # spelling. The partner's role and status touch no cross-row rule.
     rows, expected = [], {}
@@ -344,16 +352,16 @@ def test_each_choice_outside_its_domain():
         wrong = SPECS[column].choices[0].swapcase()
         rows += changed(household(f"D{i}", 3 * i + 1), 1, **{column: wrong})
         expected[column] = (IN_SET, 1, [wrong])
-    validation = validate_extract_dataset(typed(rows))
+    validation = validate(typed(rows))
     assert failures_by_column(validation) == expected
     for outcome in validation.failures():
         assert outcome.description.startswith(f"{outcome.column} is one of ")
 
 
-def test_each_country_column_outside_the_code_list():
+def test_each_country_column_outside_the_code_list(validate):
     rows = changed(two_households(), 1, nationality="BE")
     rows = changed(rows, 4, return_country="ZZZ")
-    validation = validate_extract_dataset(typed(rows))
+    validation = validate(typed(rows))
     assert failures_by_column(validation) == {
         "nationality": (IN_SET, 1, ["BE"]),
         "return_country": (IN_SET, 1, ["ZZZ"]),
@@ -361,7 +369,7 @@ def test_each_country_column_outside_the_code_list():
     assert all("ISO 3166-1 alpha-3" in o.description for o in validation.failures())
 
 
-def test_each_required_or_flag_column_empty():
+def test_each_required_or_flag_column_empty(validate):
     # One household per column, its partner missing the value; dossier_id is missing on a
     # lone principal instead, so that no dossier loses its principal.
     columns = [c for c in REQUIRED_COLUMNS if c != "dossier_id"] + FLAG_COLUMNS
@@ -372,47 +380,47 @@ def test_each_required_or_flag_column_empty():
         expected[column] = (NOT_NULL, 1, [{"dossier_id": f"D{i}", "person_id": person_id}])
     rows.append(person(dossier_id=None, person_id="P999"))
     expected["dossier_id"] = (NOT_NULL, 1, [{"dossier_id": None, "person_id": "P999"}])
-    validation = validate_extract_dataset(typed(rows))
+    validation = validate(typed(rows))
     assert failures_by_column(validation) == expected
     for outcome in validation.failures():
         assert outcome.description.startswith(f"{outcome.column} is never empty")
 
 
-def test_age_out_of_range():
+def test_age_out_of_range(validate):
     rows = changed(two_households(), 1, age_at_registration=-1)
     rows = changed(rows, 4, age_at_registration=121)
     rows = changed(rows, 3, age_at_registration=120)  # the bounds are inclusive
     rows = changed(rows, 5, age_at_registration=0)
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert (outcome.expectation, outcome.column) == (BETWEEN, "age_at_registration")
     assert outcome.description == "age_at_registration is between 0 and 120"
     assert (outcome.unexpected_count, outcome.sample) == (2, [-1, 121])
 
 
-def test_each_money_column_negative():
+def test_each_money_column_negative(validate):
     rows, expected = [], {}
     for i, column in enumerate(MONEY_COLUMNS):
         household_rows = changed(household(f"D{i}", 3 * i + 1), 2, **{column: Decimal("-0.01")})
         rows += changed(household_rows, 1, **{column: Decimal("0.00")})  # zero is fine
-        expected[column] = (BETWEEN, 1, [-0.01])
-    validation = validate_extract_dataset(typed(rows))
+        expected[column] = (BETWEEN, 1, ["-0.01"])  # the amount itself, to the cent
+    validation = validate(typed(rows))
     assert failures_by_column(validation) == expected
     for outcome in validation.failures():
         assert outcome.description == f"{outcome.column} is not negative"
 
 
-def test_text_too_long():
+def test_text_too_long(validate):
     rows = changed(two_households(), 1, person_id="P" * 65)
-    outcome = only_failure(validate_extract_dataset(typed(rows)))
+    outcome = only_failure(validate(typed(rows)))
     assert outcome.expectation == "expect_column_value_lengths_to_be_between"
     assert outcome.column == "person_id"
     assert outcome.unexpected_count == 1
 
 
-def test_many_failures_are_counted_and_summarised():
+def test_many_failures_are_counted_and_summarised(validate):
     rows = changed(two_households(), 1, sex="Q", age_at_registration=200)
     rows = changed(rows, 4, sex="Q", departure_date=None)
-    validation = validate_extract_dataset(typed(rows))
+    validation = validate(typed(rows))
     assert not validation.success
     counts = {o.column: o.unexpected_count for o in validation.failures()}
     assert counts == {"sex": 2, "age_at_registration": 1, "departure_date": 1}
@@ -432,7 +440,7 @@ AGREEING = {
 }
 
 
-def test_counts_agree_with_the_row_level_rules():
+def test_counts_agree_with_the_row_level_rules(validate):
     rng = random.Random(20240301)
     rows = []
     for d in range(40):
@@ -453,13 +461,99 @@ def test_counts_agree_with_the_row_level_rules():
                 }
             )
     frame = typed(rows)
-    validation = validate_extract_dataset(frame)
+    validation = validate(frame)
     by_description = {o.description: o for o in validation.outcomes}
     for rule in CROSS_FIELD_RULES:
         if rule.rule_id in AGREEING:
             expected = frame.filter(rule.broken).height
             assert expected > 0, rule.rule_id  # the frame exercises the rule
             assert by_description[AGREEING[rule.rule_id]].unexpected_count == expected, rule.rule_id
+
+
+# ---------------------------------------------------------------------------
+# GX and the vectorised evaluation agree on random frames, failing ones included
+# ---------------------------------------------------------------------------
+
+# Per column, typed values a mutated row may take: in and out of the column's domain.
+MUTATIONS = {
+    "dossier_id": [None, "D1", "D2", "D9"],
+    "person_id": [None, "P1", "P2", "P" * 65, ""],
+    "role": ["principal", "partner", "child", "other_adult", "boss", None],
+    "annex_parent_id": [None, "P1", "P2", "P4", "P99", "P" * 65],
+    "age_at_registration": [0, 6, 17, 18, 40, 120, -1, 121, None],
+    "sex": ["F", "M", "X", "Q", "m", None],
+    "nationality": ["AFG", "STA", "XKX", "ZZZ", "BE", None],
+    "return_country": ["AFG", "zzz", None],
+    "registration_date": [date(2024, 3, 1), date(2024, 5, 1), None],
+    "departure_date": [date(2024, 2, 1), date(2024, 3, 1), date(2024, 6, 1), None],
+    "decision_notified_on": [date(2024, 2, 1), date(2024, 3, 2), None],
+    "dossier_status": ["departed", "registered", "gone", None],
+    "residence_status": ["irregular", "applicant", "Applicant", None],
+    "application_type": ["first", "second", None],
+    "procedure_phase": ["dvz", "cgvs_refused", "x", None],
+    "belgium_responsible": [True, False, None],
+    "pregnant": [True, False, None],
+    "medical_basic": [True, None],
+    "reintegration_partner": ["IOM", "Caritas", "UNHCR", None],
+    "amaar_estimated_cost_eur": [Decimal("0.00"), Decimal("-0.01"), Decimal("1500.00"), None],
+    "paid_return_premium_eur": [Decimal("250.00"), Decimal("-1.00"), None],
+    "ticket_cost_eur": [Decimal("480.50"), Decimal("-480.50"), Decimal("0"), None],
+}
+
+
+def random_frame(seed: int) -> pl.DataFrame:
+    """Households of a few dossiers, some rows mutated, some copied (duplicate keys)."""
+    rng = random.Random(seed)
+    rows = []
+    for d in range(rng.randint(1, 6)):
+        rows += household(f"D{d}", 3 * d + 1)
+    for _ in range(rng.randint(0, 3)):
+        rows.append(dict(rng.choice(rows)))
+    rows = [dict(r) for r in rows]
+    rate = rng.choice([0.0, 0.05, 0.2, 0.5])
+    for row in rows:
+        for column, choices in MUTATIONS.items():
+            if rng.random() < rate:
+                row[column] = rng.choice(choices)
+    rng.shuffle(rows)
+    return typed(rows)
+
+
+def test_random_frames_exercise_every_expectation_both_ways():
+    """Across the random frames below, every expectation fails at least once."""
+    failed = set()
+    for seed in range(AGREEMENT_SEEDS):
+        failed |= {o.description for o in check_dataset(random_frame(seed)).failures()}
+    suite = {e.description for e in build_suite().expectations}
+    # The column list never fails on a typed frame; it has its own test.
+    assert suite - failed == {"the frame has the contract's columns in the contract's order"}
+
+
+AGREEMENT_SEEDS = 40
+
+
+@pytest.mark.parametrize("seed", range(AGREEMENT_SEEDS))
+def test_gx_and_the_vectorised_evaluation_give_the_same_outcomes(seed):
+    frame = random_frame(seed)
+    gx_validation = validate_extract_dataset(frame)
+    vectorised = check_dataset(frame)
+    assert vectorised.outcomes == gx_validation.outcomes
+    assert vectorised.to_json() == gx_validation.to_json()
+
+
+def test_samples_come_from_the_first_unexpected_rows_as_in_gx():
+    """Many failures: the samples (first 20 unexpected rows, then 5 distinct) agree."""
+    rows = []
+    for d in range(30):
+        rows += changed(household(f"D{d}", 3 * d + 1), 1, role="principal", sex="Q")
+    rows = changed(rows, 80, sex="Z")  # a distinct value beyond the first 20 unexpected
+    frame = typed(rows)
+    gx_validation, vectorised = validate_extract_dataset(frame), check_dataset(frame)
+    assert vectorised.outcomes == gx_validation.outcomes
+    by_column = {o.column: o for o in vectorised.failures()}
+    assert by_column["sex"].unexpected_count == 30
+    assert by_column["sex"].sample == ["Q"]
+    assert by_column["dossier_id, role"].sample == ["D0", "D1", "D2", "D3", "D4"]
 
 
 # ---------------------------------------------------------------------------
@@ -496,12 +590,12 @@ def many_households(rows: int) -> pl.DataFrame:
 
 
 @pytest.mark.slow
-def test_300k_rows_failing_everywhere_are_counted_exactly():
+def test_300k_rows_failing_everywhere_are_counted_exactly(validate):
     frame = many_households(300_000).with_columns(
         ticket_cost_eur=pl.lit(Decimal("-1.00"), SCHEMA["ticket_cost_eur"]),
         role=pl.lit("principal"),
     )
-    validation = validate_extract_dataset(frame)
+    validation = validate(frame)
     counts = {o.description: o.unexpected_count for o in validation.failures()}
     assert counts == {
         "every dossier has exactly one principal": 300_000,

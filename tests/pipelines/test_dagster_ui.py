@@ -1,8 +1,11 @@
-"""The Dagster UI serves the code location and draws every asset in the global lineage.
+"""The Dagster UI serves the code location, draws every asset in the global lineage,
+and shows the runs the CLI recorded.
 
-Starts ``dagster-webserver`` on a free local port (empty ``DAGSTER_HOME``, no
-warehouse), opens the global asset lineage in headless Chromium and saves a
-screenshot to ``test-artefacts/dagster-asset-graph.png``.
+Starts ``dagster dev`` (webserver and daemon, as the README does) on a free local port
+with an empty ``DAGSTER_HOME`` and no warehouse, opens the global asset lineage in
+headless Chromium and saves a screenshot to ``test-artefacts/dagster-asset-graph.png``;
+then runs ``reab update`` on a small warehouse recorded into the same instance and asks
+the UI's GraphQL API for that run and the assets it materialised.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class DagsterUI:
     url: str
     log: Path
     warehouse: Path
+    home: Path
 
     def log_tail(self, lines: int = 60) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -69,7 +73,7 @@ def wait_until_loaded(ui: DagsterUI, server: subprocess.Popen) -> None:
     while time.monotonic() < deadline:
         if server.poll() is not None:
             pytest.fail(
-                f"dagster-webserver exited with {server.returncode}:\n{ui.log_tail()}",
+                f"dagster dev exited with {server.returncode}:\n{ui.log_tail()}",
                 pytrace=False,
             )
         try:
@@ -93,7 +97,7 @@ def wait_until_loaded(ui: DagsterUI, server: subprocess.Popen) -> None:
             state = f"{type(exc).__name__}: {exc}"
         time.sleep(0.5)
     pytest.fail(
-        f"dagster-webserver not ready after {START_TIMEOUT_S} s (last: {state}):\n{ui.log_tail()}",
+        f"dagster dev not ready after {START_TIMEOUT_S} s (last: {state}):\n{ui.log_tail()}",
         pytrace=False,
     )
 
@@ -119,6 +123,7 @@ def dagster_ui(tmp_path_factory) -> Iterator[DagsterUI]:
         url=f"http://127.0.0.1:{free_port()}",
         log=work / "webserver.log",
         warehouse=work / "warehouse" / "reab.duckdb",
+        home=home,
     )
     env = dict(
         os.environ,
@@ -128,7 +133,7 @@ def dagster_ui(tmp_path_factory) -> Iterator[DagsterUI]:
         PYTHONUNBUFFERED="1",
     )
     port = ui.url.rsplit(":", 1)[1]
-    command = [str(Path(sys.executable).parent / "dagster-webserver")]
+    command = [str(Path(sys.executable).parent / "dagster"), "dev"]
     command += ["-m", LOCATION, "-h", "127.0.0.1", "-p", port]
     with ui.log.open("wb") as log:
         server = subprocess.Popen(
@@ -236,3 +241,43 @@ def test_global_asset_lineage_draws_every_asset(dagster_ui, chromium):
     finally:
         context.close()
     assert not dagster_ui.warehouse.exists(), "showing the UI must not create the warehouse"
+
+
+RUNS_QUERY = """{ runsOrError { __typename ... on Runs { results { runId status
+  tags { key value } } } } }"""
+MATERIALISED_QUERY = """{ assetNodes { assetKey { path }
+  assetMaterializations(limit: 1) { runId } } }"""
+
+
+def graphql(ui: DagsterUI, query: str) -> dict:
+    return json.loads(get(f"{ui.url}/graphql", json.dumps({"query": query}).encode()))["data"]
+
+
+@pytest.mark.slow
+def test_cli_runs_show_in_the_ui(dagster_ui, tmp_path, monkeypatch):
+    """What `reab update` ran is in the UI: the run (succeeded, tagged as from the CLI)
+    and, per asset, its latest materialisation from that run."""
+    from datetime import date
+
+    from pipelines.cli import main as reab
+    from tests.factories import monthly_extracts
+
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_ui.home))
+    extracts = tmp_path / "extracts"
+    monthly_extracts(extracts, [(date(2026, 9, 1), date(2026, 9, 30))])
+    db = tmp_path / "cli.duckdb"
+    assert reab(["update", "--db", str(db), "--landing", str(extracts)]) == 0
+
+    runs = graphql(dagster_ui, RUNS_QUERY)["runsOrError"]["results"]
+    cli_runs = [r for r in runs if {"key": "reab/source", "value": "cli"} in r["tags"]]
+    assert len(cli_runs) == 2, runs  # the ingest, then what it made stale
+    assert {r["status"] for r in cli_runs} == {"SUCCESS"}
+    nodes = graphql(dagster_ui, MATERIALISED_QUERY)["assetNodes"]
+    latest = {
+        "/".join(n["assetKey"]["path"]): n["assetMaterializations"][0]["runId"]
+        for n in nodes
+        if n["assetMaterializations"]
+    }
+    run_ids = {r["runId"] for r in cli_runs}
+    for asset in ("dossier_persons", "entitlements", "table_comparison", "misuse_alarms"):
+        assert latest.get(asset) in run_ids, f"{asset} not shown as materialised by the CLI"

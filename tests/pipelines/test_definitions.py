@@ -148,7 +148,9 @@ def test_landing_sensor_requests_a_run_for_new_files_only(tmp_path, monkeypatch)
     ]
 
 
-@pytest.mark.parametrize("verb", ["ingest", "status", "run", "forecast"])
+@pytest.mark.parametrize(
+    "verb", ["ingest", "status", "run", "update", "forecast", "quarantine", "persons"]
+)
 def test_every_warehouse_verb_takes_db(verb):
     from pipelines.cli import build_parser
 
@@ -156,69 +158,6 @@ def test_every_warehouse_verb_takes_db(verb):
     extra = ["x.csv"] if verb == "ingest" else []
     args = parser.parse_args([verb, *extra, "--db", "elsewhere.duckdb"])
     assert str(args.db) == "elsewhere.duckdb"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.mark.slow
-def test_dagster_dev_serves_the_code_location(tmp_path):
-    import json
-    import os
-    import signal
-    import time
-    import urllib.request
-
-    port = free_port()
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    env = dict(
-        os.environ,
-        DAGSTER_HOME=str(home),
-        REAB_DB=str(tmp_path / "wh.duckdb"),
-        REAB_LANDING=str(tmp_path / "landing"),
-    )
-    dagster = Path(sys.executable).parent / "dagster"
-    server = subprocess.Popen(
-        [str(dagster), "dev", "-m", "pipelines.definitions", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    query = b'{"query": "{ assetNodes { assetKey { path } } }"}'
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, "dagster dev exited"
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/graphql",
-                    data=query,
-                    headers={"Content-Type": "application/json"},
-                )
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    nodes = json.load(response)["data"]["assetNodes"]
-                if nodes:
-                    break
-            except (OSError, KeyError, TypeError):
-                pass
-            assert time.monotonic() < deadline, "dagster dev did not serve the assets in time"
-            time.sleep(2)
-        keys = {"/".join(node["assetKey"]["path"]) for node in nodes}
-        assert {"ingested_files", "dossier_persons", "quarantine"} <= keys
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 def test_forecast_assets_and_checks_on_a_demo_warehouse(demo_copy):

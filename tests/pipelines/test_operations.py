@@ -8,59 +8,35 @@ recorded in the persistent Dagster instance; the report shows November to date.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
 from pipelines.cli import DEMO_MARKER
 from pipelines.cli import main as reab
 from pipelines.warehouse import connect, scalar
-from tests.factories import person, write_csv
+from tests.factories import monthly_extracts, person, write_csv
 
 LAST_DAY = date(2026, 11, 18)
-
-
-def rows_between(first: date, last: date, every: int = 2, start: int = 0) -> list[dict]:
-    """One single-person dossier every ``every`` days from ``first``, and one on ``last``."""
-    days = [first + timedelta(days=d) for d in range(0, (last - first).days, every)] + [last]
-    rows = []
-    for n, day in enumerate(days, start=start + 1):
-        rows.append(
-            person(
-                dossier_id=f"D{n:05d}",
-                person_id=f"P{n:05d}",
-                nationality="MNG" if n % 3 else "GEO",
-                return_country="MNG" if n % 3 else "GEO",
-                registration_date=f"{day}",
-                departure_date="",
-                dossier_status="registered",
-                paid_return_premium_eur="",
-                ticket_cost_eur="",
-            )
-        )
-    return rows
 
 
 @pytest.fixture
 def extracts(tmp_path) -> Path:
     """Four monthly extracts; November's ends on the 18th and has one bad row."""
     folder = tmp_path / "extracts"
-    folder.mkdir()
     months = [
         (date(2026, 8, 1), date(2026, 8, 31)),
         (date(2026, 9, 1), date(2026, 9, 30)),
         (date(2026, 10, 1), date(2026, 10, 31)),
         (date(2026, 11, 1), LAST_DAY),
     ]
-    start = 0
-    for first, last in months:
-        rows = rows_between(first, last, start=start)
-        start += len(rows)
-        if first.month == 11:
-            rows.append(person(dossier_id="D99999", person_id="P99999", age_at_registration="130"))
-        write_csv(folder / f"extract_{first:%Y-%m}.csv", rows)
+    *_, november = monthly_extracts(folder, months)
+    rows = pl.read_csv(november, infer_schema=False).fill_null("").to_dicts()
+    bad = person(dossier_id="D99999", person_id="P99999", age_at_registration="130")
+    write_csv(november, [*rows, bad])
     return folder
 
 
