@@ -18,6 +18,7 @@ import polars as pl
 from data_contracts.errors import ExtractError, IdentifierColumnsError
 from data_contracts.pii import identifier_columns, normalise_header
 from data_contracts.row_model import COLUMNS, REQUIRED_COLUMNS
+from data_contracts.values import WHITESPACE
 
 SOURCE_ROW = "source_row"
 KEPT_RECORD = "__record"
@@ -78,8 +79,9 @@ def read_extract(path: str | Path) -> RawExtract:
     return read_extract_bytes(data, path.name)
 
 
-def read_extract_bytes(data: bytes, file_name: str) -> RawExtract:
-    digest = content_hash(data)
+def read_extract_bytes(data: bytes, file_name: str, digest: str | None = None) -> RawExtract:
+    """Read one extract from its bytes (``digest``: their sha256, when already known)."""
+    digest = digest or content_hash(data)
     if not data.strip():
         raise ExtractError("the file is empty")
     if data.startswith(PARQUET_MAGIC):
@@ -91,7 +93,14 @@ def read_extract_bytes(data: bytes, file_name: str) -> RawExtract:
             raise ExtractError(f"this is not a CSV or Parquet extract but {what}")
     text, encoding = _decode(data)
     delimiter = _sniff_delimiter(text)
-    frame, malformed = _read_csv(text, delimiter)
+    # polars reads UTF-8 bytes: those of the file itself when it is UTF-8 (no copy).
+    if encoding == "utf-8":
+        payload = data
+    elif encoding == "utf-8 with BOM":
+        payload = data[len(UTF8_BOM) :]
+    else:
+        payload = text.encode("utf-8")
+    frame, malformed = _read_csv(payload, text, delimiter)
     raw = _conform(frame, file_name, digest, "csv", encoding, delimiter)
     raw.malformed = malformed
     return raw
@@ -122,9 +131,11 @@ def _decode(data: bytes) -> tuple[str, str]:
 
 
 def _header_line(text: str) -> str:
-    for line in text.splitlines():
-        if line.strip():
-            return line
+    # The first 64 KiB hold the header of any real extract; split only those.
+    for chunk in (text[:65536], text):
+        for line in chunk.splitlines():
+            if line.strip():
+                return line
     raise ExtractError("the file has no header line")
 
 
@@ -140,19 +151,41 @@ def _sniff_delimiter(text: str) -> str:
     return delimiter
 
 
-def _read_csv(text: str, delimiter: str) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
-    """Fast path with polars; lines polars cannot split go through ``csv`` one by one."""
+def _read_csv(
+    payload: bytes, text: str, delimiter: str
+) -> tuple[pl.DataFrame, list[tuple[int, str, str]]]:
+    """Fast path with polars; lines polars cannot split go through ``csv`` one by one.
+
+    Every record under the header is numbered as delivered (1 = the first), blank ones
+    included; a blank record (only delimiters and white space) is then left out.
+    """
     try:
         frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
+            io.BytesIO(payload),
             separator=delimiter,
             infer_schema=False,
             raise_if_empty=False,
             truncate_ragged_lines=False,
         )
-        return frame, []
     except Exception:  # noqa: BLE001 - polars raises several types; fall back to the slow path
         return _read_csv_tolerant(text, delimiter)
+    return _without_blank_records(frame), []
+
+
+def _blank(column: str) -> pl.Expr:
+    return pl.col(column).is_null() | (pl.col(column).str.strip_chars(WHITESPACE) == "")
+
+
+def _without_blank_records(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame numbered by record, without its blank records (all cells empty or white space)."""
+    if not frame.width:
+        return frame
+    numbered = pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).alias(KEPT_RECORD)
+    first = frame.columns[0]
+    # A blank record has a blank first cell: look at the other cells only if one has.
+    if not frame.select(_blank(first).any()).item():
+        return frame
+    return frame.with_columns(numbered).filter(~pl.all_horizontal(_blank(c) for c in frame.columns))
 
 
 def _read_csv_tolerant(
@@ -178,9 +211,9 @@ def _read_csv_tolerant(
             record += 1
             malformed.append((record, f"the line cannot be split into cells ({exc})", ""))
             continue
-        if not any(c.strip() for c in cells):
-            continue  # a blank line is not a record
-        record += 1
+        record += 1  # numbered as delivered: a blank record keeps its number
+        if not any(c.strip(WHITESPACE) for c in cells):
+            continue  # ... but is not read
         if len(cells) != width:
             reason = f"the row has {len(cells)} cells where the header has {width}"
             malformed.append((record, reason, delimiter.join(cells)))
@@ -218,15 +251,13 @@ def _conform(
     delimiter: str | None,
 ) -> RawExtract:
     """Map headers onto the contract: PII guard, required columns, unknown columns."""
-    header = list(frame.columns)
+    header = [name for name in frame.columns if name != KEPT_RECORD]
     pii = identifier_columns(header)
     if pii:
         raise IdentifierColumnsError(pii, rows=frame.height)
     by_contract_name: dict[str, str] = {}
     ignored: list[str] = []
     for name in header:
-        if name == KEPT_RECORD:
-            continue
         normal = normalise_header(name)
         if normal in by_contract_name:
             raise ExtractError(

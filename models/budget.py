@@ -26,13 +26,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cached_property
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sparse
 
-from models.forecast import month_of, summarise_draws
+from models.forecast import interval_ranks, month_of
 from rules.budget_lines import AMOUNT_COLUMNS
 from rules.engine import Prepared, evaluate_cents, prepare
 from rules.parameters import Parameter, Table
@@ -148,6 +147,19 @@ class TemplatePricer:
         self._prepared: Prepared = prepare(dated.drop("template", "month_position"))
         categories = evaluate_cents(self._prepared, category_table)["category"]
         self._category = categories.fill_null(len(CATEGORIES)).to_numpy().astype(np.int64) - 1
+        # The costing persons grouped by (template-month row, category), so that a
+        # table's costs are one gather and one integer reduceat (not ``np.add.at``).
+        cell = self._row * len(CATEGORIES) + self._category
+        costing = np.flatnonzero(self._costing)
+        self._order = costing[np.argsort(cell[costing], kind="stable")]
+        ordered = cell[self._order]
+        self._starts = np.flatnonzero(np.diff(ordered, prepend=-1))
+        self._cells = ordered[self._starts]
+        # ... and by row alone, for one line summed over the categories.
+        self._row_order = costing[np.argsort(self._row[costing], kind="stable")]
+        ordered = self._row[self._row_order]
+        self._row_starts = np.flatnonzero(np.diff(ordered, prepend=-1))
+        self._rows = ordered[self._row_starts]
 
     def price(self, table: Table) -> PricedTemplates:
         evaluated = evaluate_cents(self._prepared, table)
@@ -156,12 +168,24 @@ class TemplatePricer:
             + [np.where(evaluated["ticket_eligible"].to_numpy(), self._ticket_cost, 0)],
             axis=1,
         )
-        values[~self._costing] = 0
         costs = np.zeros(
-            (self.templates.count * self.months, len(CATEGORIES), len(LINES)), np.int64
+            (self.templates.count * self.months * len(CATEGORIES), len(LINES)), np.int64
         )
-        np.add.at(costs, (self._row, self._category), values)
-        return PricedTemplates(table.name, costs)
+        if len(self._order):  # cancelled and no-show persons cost nothing
+            costs[self._cells] = np.add.reduceat(values[self._order], self._starts, axis=0)
+        return PricedTemplates(table.name, costs.reshape(-1, len(CATEGORIES), len(LINES)))
+
+    def line_cents(self, table: Table, line: str = "total") -> np.ndarray:
+        """One entitlement line (``AMOUNT_COLUMNS``) of ``table`` per (template, month)
+        row, summed over the categories: ``price(table).costs[:, :, LINES.index(line)]
+        .sum(axis=1)`` without the costs of every line and category."""
+        if line not in AMOUNT_COLUMNS:
+            raise ValueError(f"{line} is not an entitlement line")
+        values = evaluate_cents(self._prepared, table)[line].cast(pl.Int64).to_numpy()
+        cents = np.zeros(self.templates.count * self.months, np.int64)
+        if len(self._row_order):
+            cents[self._rows] = np.add.reduceat(values[self._row_order], self._row_starts)
+        return cents
 
 
 @dataclass(frozen=True)
@@ -176,36 +200,55 @@ class Sampling:
     draws: int
     months: int
 
-    def per_country(self, country: int, values: np.ndarray) -> np.ndarray:
-        """Like ``per_cell`` for one country: (draws, months, k)."""
+    def rows_of(self, country: int) -> sparse.csr_matrix:
+        """The (draw, month) rows of one country: a view on ``matrix``, not a copy."""
         cells = self.draws * self.months
-        block = self.matrix[country * cells : (country + 1) * cells]
+        first, last = country * cells, (country + 1) * cells
+        start, stop = self.matrix.indptr[first], self.matrix.indptr[last]
+        return sparse.csr_matrix(
+            (
+                self.matrix.data[start:stop],
+                self.matrix.indices[start:stop],
+                self.matrix.indptr[first : last + 1] - start,
+            ),
+            shape=(cells, self.matrix.shape[1]),
+            copy=False,
+        )
+
+    def per_country(self, country: int, values: np.ndarray) -> np.ndarray:
+        """``values`` per (template, month) row (any trailing shape) summed over the
+        templates drawn into each of the country's cells: (draws, months, ...)."""
         flat = values.reshape(values.shape[0], -1)
-        return np.asarray(block @ flat).reshape(self.draws, self.months, *values.shape[1:])
+        return np.asarray(self.rows_of(country) @ flat).reshape(
+            self.draws, self.months, *values.shape[1:]
+        )
 
     def per_draw(self, values: np.ndarray, months: np.ndarray) -> np.ndarray:
         """``values`` per (template, month) row summed over every country and the chosen
-        months (boolean mask over the horizon): one figure per draw."""
-        cells = self.across_countries
-        keep = np.tile(np.asarray(months, bool), self.draws)
-        per_cell = np.asarray(cells @ values).reshape(-1)
-        return np.where(keep, per_cell, 0).reshape(self.draws, self.months).sum(axis=1)
+        months (boolean mask over the horizon): one figure per draw. ``values`` may have
+        a second axis (several figures at once): (draws, k)."""
+        values = np.asarray(values)
+        flat = values.reshape(values.shape[0], -1)
+        chosen = np.asarray(months, bool)
+        summed = np.zeros((self.draws, flat.shape[1]), np.result_type(values, np.int64))
+        for country in range(len(self.countries)):  # a country at a time: small blocks
+            per_cell = np.asarray(self.rows_of(country) @ flat)
+            summed += per_cell.reshape(self.draws, self.months, -1)[:, chosen].sum(axis=1)
+        return summed.reshape(self.draws, *values.shape[1:])
 
-    @cached_property
-    def across_countries(self) -> sparse.csr_matrix:
-        """(draws × months) cells, summed over countries."""
-        cells = self.draws * self.months
-        rows = np.arange(self.matrix.shape[0]) % cells
-        pick = sparse.csr_matrix(
-            (np.ones(len(rows), np.int64), (rows, np.arange(len(rows)))),
-            shape=(cells, self.matrix.shape[0]),
-        )
-        return (pick @ self.matrix).tocsr()
+
+# How many entries ``sample_templates`` draws and counts at a time (bounded memory).
+SAMPLING_CHUNK = 1 << 21
 
 
 def sample_templates(paths: np.ndarray, templates: Templates, rng: np.random.Generator) -> Sampling:
     """``paths``: (draws, countries, months) simulated dossiers. Each simulated dossier
-    of country c takes one of c's templates uniformly at random (with replacement)."""
+    of country c takes one of c's templates uniformly at random (with replacement).
+
+    The dossiers are drawn in cell order (country, draw, month), one uniform number each,
+    and counted per cell and template a chunk of cells at a time, so the work and the
+    memory grow linearly with the number of dossiers (one sort of a chunk's keys instead
+    of a global COO-to-CSR conversion with duplicates)."""
     paths = np.asarray(paths)
     draws, n_countries, months = paths.shape
     if n_countries != len(templates.countries):
@@ -213,17 +256,40 @@ def sample_templates(paths: np.ndarray, templates: Templates, rng: np.random.Gen
             f"{n_countries} countries in the paths, {len(templates.countries)} templated"
         )
     counts = np.moveaxis(paths, 1, 0).reshape(-1).astype(np.int64)  # (country, draw, month)
-    cells = np.repeat(np.arange(counts.size), counts)
-    country = cells // (draws * months)
-    month = cells % months
-    chosen = templates.start[country] + np.floor(
-        rng.random(cells.size) * templates.size[country]
-    ).astype(np.int64)
-    matrix = sparse.csr_matrix(
-        (np.ones(cells.size, np.int64), (cells, chosen * months + month)),
-        shape=(counts.size, templates.count * months),
-    )
-    matrix.sum_duplicates()
+    if np.any(counts < 0):
+        raise ValueError("the paths hold negative counts")
+    cells = draws * months
+    entries_before = np.concatenate([[0], np.cumsum(counts)])
+    shape = (counts.size, templates.count * months)
+    index_type = np.int32 if max(*shape, entries_before[-1]) < 2**31 else np.int64
+    # At most one stored entry per dossier: pages past the last entry are never touched.
+    data = np.empty(entries_before[-1], np.int64)
+    indices = np.empty(entries_before[-1], index_type)
+    row_nnz = np.zeros(counts.size, np.int64)
+    stored = 0
+    for country in range(n_countries):
+        size, start = int(templates.size[country]), int(templates.start[country])
+        first, last = country * cells, (country + 1) * cells
+        while first < last:
+            # rows [first, stop): at least one row, at most about SAMPLING_CHUNK dossiers
+            limit = entries_before[first] + SAMPLING_CHUNK
+            stop = int(np.searchsorted(entries_before, limit, side="right")) - 1
+            stop = min(max(stop, first + 1), last)
+            n = int(entries_before[stop] - entries_before[first])
+            if n:
+                chosen = np.floor(rng.random(n) * size).astype(np.int64)
+                local_row = np.repeat(np.arange(stop - first), counts[first:stop])
+                keys = np.sort(local_row * size + chosen)
+                new = np.flatnonzero(np.diff(keys, prepend=-1))
+                row, template = np.divmod(keys[new], size)
+                row_nnz[first:stop] = np.bincount(row, minlength=stop - first)
+                end = stored + len(new)
+                indices[stored:end] = (start + template) * months + (first + row) % months
+                data[stored:end] = np.diff(np.append(new, n))
+                stored = end
+            first = stop
+    indptr = np.concatenate([[0], np.cumsum(row_nnz)]).astype(index_type)
+    matrix = sparse.csr_matrix((data[:stored], indices[:stored], indptr), shape=shape, copy=False)
     return Sampling(matrix, templates.countries, draws, months)
 
 
@@ -233,22 +299,167 @@ def difference(after: PricedTemplates, before: PricedTemplates) -> PricedTemplat
     return PricedTemplates(f"{after.table} - {before.table}", after.costs - before.costs)
 
 
+LEVELS: tuple[str, ...] = ("country", "category", "total")
+_NO_COST, _MIXED = -1, -2
+
+
+def _row_categories(priced: Sequence[PricedTemplates]) -> np.ndarray:
+    """Per (template, month) row: the one category with costs under any of the tables,
+    ``_NO_COST`` when none has any, ``_MIXED`` when several have (a dossier whose
+    persons fall in different categories)."""
+    has_cost = np.zeros(priced[0].costs.shape[:2], bool)
+    for p in priced:
+        has_cost |= (p.costs != 0).any(axis=2)
+    how_many = has_cost.sum(axis=1)
+    category = np.where(
+        how_many == 1, has_cost.argmax(axis=1), np.where(how_many == 0, _NO_COST, _MIXED)
+    )
+    return category.astype(np.int8)
+
+
+def _split_columns(block: sparse.csr_matrix, group: np.ndarray) -> dict[int, sparse.csr_matrix]:
+    """``block`` as a sum of matrices, one per group of its columns (``group``: int8 per
+    column, at least ``_MIXED``): {group: the entries in that group's columns}."""
+    of_entry = group[block.indices]
+    shift = -_MIXED
+    sizes = np.bincount(of_entry + shift, minlength=len(CATEGORIES) + shift)
+    present = np.flatnonzero(sizes)
+    if len(present) <= 1:
+        return {int(g) - shift: block for g in present}
+    order = np.argsort(of_entry, kind="stable")  # by group (radix), rows in order within
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    row_of_entry = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
+    parts = {}
+    for g in present.tolist():
+        chosen = order[bounds[g] : bounds[g + 1]]
+        nnz = np.bincount(row_of_entry[chosen], minlength=block.shape[0])
+        parts[g - shift] = sparse.csr_matrix(
+            (
+                block.data[chosen],
+                block.indices[chosen],
+                np.concatenate([[0], np.cumsum(nnz)]).astype(block.indptr.dtype),
+            ),
+            shape=block.shape,
+        )
+    return parts
+
+
+def level_draws(
+    sampling: Sampling, priced: Sequence[PricedTemplates], levels: Sequence[str] = LEVELS
+) -> Iterator[tuple[str, str, np.ndarray]]:
+    """(level, key, draws × months × tables × lines cents) for every country, category
+    and the total (those of ``levels``) and every table of ``priced``, all from the
+    same sampled templates, in one pass over the sampling matrix for all tables.
+
+    A (template, month) row's costs lie in one category (its persons'), so its summed
+    line costs serve both its country and its category: each country's cells are split
+    by the category of their columns and multiplied by the per-line costs of every
+    table at once. Rows without costs under any table are skipped; a dossier whose
+    persons fall in several categories is multiplied category by category. Integer
+    cents: every sum is exact, in any order."""
+    n_tables, n_lines = len(priced), len(LINES)
+    n_categories = len(CATEGORIES)
+    cells = sampling.draws * sampling.months
+    group = _row_categories(priced)
+    by_line = np.concatenate([p.costs.sum(axis=1) for p in priced], axis=1)  # rows × T·L
+    per_category = np.zeros((n_categories, cells, n_tables * n_lines), np.int64)
+    shape = (sampling.draws, sampling.months, n_tables, n_lines)
+    for i, country in enumerate(sampling.countries):
+        of_country = np.zeros((cells, n_tables * n_lines), np.int64)
+        for g, part in _split_columns(sampling.rows_of(i), group).items():
+            if g == _NO_COST:
+                continue
+            if g == _MIXED:
+                for t, p in enumerate(priced):
+                    split = np.asarray(part @ p.costs.reshape(p.costs.shape[0], -1))
+                    split = split.reshape(cells, n_categories, n_lines)
+                    columns = slice(t * n_lines, (t + 1) * n_lines)
+                    of_country[:, columns] += split.sum(axis=1)
+                    per_category[:, :, columns] += np.moveaxis(split, 1, 0)
+                continue
+            summed = np.asarray(part @ by_line)
+            of_country += summed
+            per_category[g] += summed
+        if "country" in levels:
+            yield "country", country, of_country.reshape(shape)
+    if "category" in levels:
+        for k, category in enumerate(CATEGORIES):
+            yield "category", category, per_category[k].reshape(shape)
+    if "total" in levels:
+        yield "total", "total", per_category.sum(axis=0).reshape(shape)
+
+
 def budget_draws(
     sampling: Sampling, priced: PricedTemplates
 ) -> Iterator[tuple[str, str, np.ndarray]]:
     """(level, key, draws × months × lines cents) for every country, category and the
-    total, all from the same sampled templates; one at a time (a country's draws are
-    ~3 MB at 1,000 draws × 24 months, all of them a few hundred)."""
-    by_line = priced.costs.sum(axis=1)
-    for i, country in enumerate(sampling.countries):
-        yield "country", country, sampling.per_country(i, by_line)
-    flat = priced.costs.reshape(priced.costs.shape[0], -1)
-    per_category = np.asarray(sampling.across_countries @ flat).reshape(
-        sampling.draws, sampling.months, len(CATEGORIES), len(LINES)
+    total of one table, all from the same sampled templates; one at a time (a
+    country's draws are ~3 MB at 1,000 draws × 24 months, all of them a few hundred)."""
+    for level, key, draws in level_draws(sampling, [priced]):
+        yield level, key, draws[:, :, 0]
+
+
+def summarise_budgets(
+    sampling: Sampling,
+    priced: Sequence[PricedTemplates],
+    months: Sequence[int],
+    levels: Sequence[int] = (80, 95),
+    differences: Sequence[tuple[str, str]] = (),
+    aggregates: Sequence[str] = LEVELS,
+) -> pl.DataFrame:
+    """``summarise_budget`` of every table of ``priced``, then of each paired
+    difference ``(after, before)`` (table names; named ``"after - before"``): the
+    same rows in that order. The draws of every table come from one pass over the
+    sampling matrix (``level_draws``) and a difference is the difference of the two
+    tables' per-draw sums (exact: integer cents), so nothing is summed twice.
+    ``aggregates``: the levels wanted (e.g. only ``("total",)``)."""
+    months = np.asarray(months)
+    names = [p.table for p in priced]
+    pairs = [(names.index(after), names.index(before)) for after, before in differences]
+    outputs = names + [f"{after} - {before}" for after, before in differences]
+    years = sorted(set(int(m) // 12 for m in months))
+    month_dates = [month_of(int(m)) for m in months]
+    periods = [("month", d, d.year) for d in month_dates] + [("year", None, y) for y in years]
+    n, n_months, n_tables = sampling.draws, len(months), len(priced)
+    ranks = interval_ranks(n, levels)
+    # One key at a time: periods × outputs × lines × draws (the draws last and
+    # contiguous, to be summed and sorted in place); months, then the years.
+    work = np.empty((len(periods), len(outputs), len(LINES), n), np.int64)
+    stats: dict[str, list[np.ndarray]] = {"mean_cents": [], **{name: [] for name in ranks}}
+    keys: list[tuple[str, str]] = []
+    for level, key, draws in level_draws(sampling, priced, aggregates):
+        by_month = work[:n_months]
+        by_month[:, :n_tables] = draws.transpose(1, 2, 3, 0)
+        for j, (a, b) in enumerate(pairs):  # paired: the same draws of both tables
+            np.subtract(by_month[:, a], by_month[:, b], out=by_month[:, n_tables + j])
+        for i, y in enumerate(years):
+            np.sum(by_month[months // 12 == y], axis=0, out=work[n_months + i])
+        total = work.sum(axis=-1)
+        stats["mean_cents"].append((2 * total + n) // (2 * n))
+        work.sort(axis=-1)
+        for name, rank in ranks.items():
+            stats[name].append(work[..., rank].copy())
+        keys.append((level, key))
+    # rows: output, key, period, line (as one frame per output and key, concatenated)
+    n_out, n_keys, n_periods, n_lines = len(outputs), len(keys), len(periods), len(LINES)
+    index = np.indices((n_out, n_keys, n_periods, n_lines)).reshape(4, -1)
+    period_of_row = index[2]
+    columns = {
+        "table": np.asarray(outputs, dtype=object)[index[0]],
+        "level": np.asarray([lv for lv, _ in keys], dtype=object)[index[1]],
+        "key": np.asarray([k for _, k in keys], dtype=object)[index[1]],
+        "period": np.asarray([p[0] for p in periods], dtype=object)[period_of_row],
+        "month": pl.Series([p[1] for p in periods], dtype=pl.Date).gather(period_of_row),
+        "year": np.asarray([p[2] for p in periods], np.int32)[period_of_row],
+        "budget_line": np.asarray(LINES, dtype=object)[index[3]],
+    }
+    for name, per_key in stats.items():
+        # per key: periods × outputs × lines → output, key, period, line
+        columns[name] = np.stack(per_key).transpose(2, 0, 1, 3).reshape(-1)
+    return pl.DataFrame(
+        {name: pl.Series(name, values) for name, values in columns.items()},
+        schema_overrides={"table": pl.String, "level": pl.String, "key": pl.String},
     )
-    for k, category in enumerate(CATEGORIES):
-        yield "category", category, per_category[:, :, k]
-    yield "total", "total", per_category.sum(axis=2)
 
 
 def summarise_budget(
@@ -260,35 +471,7 @@ def summarise_budget(
     """One row per level, key, period (each month, each calendar year) and budget line:
     ``mean_cents`` (rounded half up) and the interval bounds in cents (each one of the
     draws)."""
-    months = np.asarray(months)
-    years = sorted(set(int(m) // 12 for m in months))
-    month_dates = [month_of(int(m)) for m in months]
-    periods = [("month", d, d.year) for d in month_dates] + [("year", None, y) for y in years]
-    in_year = np.stack([(months // 12 == y) for y in years], axis=1).astype(np.int64)
-    frames = []
-    for level, key, draws in budget_draws(sampling, priced):
-        yearly = np.einsum("dml,my->dyl", draws, in_year)
-        all_periods = np.concatenate([draws, yearly], axis=1)  # draws × periods × lines
-        n = all_periods.shape[0]
-        total = all_periods.sum(axis=0)
-        bounds = summarise_draws(all_periods, levels)  # int64 in, int64 out
-        frames.append(
-            pl.DataFrame(
-                {
-                    "table": priced.table,
-                    "level": level,
-                    "key": key,
-                    "period": [p[0] for p in periods for _ in LINES],
-                    "month": [p[1] for p in periods for _ in LINES],
-                    "year": [p[2] for p in periods for _ in LINES],
-                    "budget_line": list(LINES) * len(periods),
-                    "mean_cents": ((2 * total + n) // (2 * n)).reshape(-1),
-                    **{name: b.reshape(-1) for name, b in bounds.items()},
-                },
-                schema_overrides={"month": pl.Date, "year": pl.Int32},
-            )
-        )
-    return pl.concat(frames)
+    return summarise_budgets(sampling, [priced], months, levels)
 
 
 def without(table: Table, name: str) -> Table:
@@ -327,15 +510,27 @@ def working_parameter_weights(
     year = int(months.max() // 12)
     in_year = months // 12 == year
     total_line = LINES.index("total")
+    # Per (template, month): every table's total and, for each money parameter, the
+    # total with it at 0; all summed over the same draws in one pass.
+    columns: list[np.ndarray] = []
+    base_column: dict[str, int] = {}
+    zeroed_column: dict[tuple[str, str], int] = {}
+    for table in tables:
+        base_column[table.name] = len(columns)
+        columns.append(priced[table.name].costs[:, :, total_line].sum(axis=1))
+        for parameter in table.working_parameters():
+            if parameter.unit == "EUR":
+                zeroed_column[table.name, parameter.name] = len(columns)
+                columns.append(pricer.line_cents(without(table, parameter.name), "total"))
+    per_draw = sampling.per_draw(np.stack(columns, axis=1), in_year)
     rows = []
     for table in tables:
-        base = sampling.per_draw(priced[table.name].costs[:, :, total_line].sum(axis=1), in_year)
+        base = per_draw[:, base_column[table.name]]
         base_mean = int(round(base.mean()))
         for parameter in table.working_parameters():
             resting = None
             if parameter.unit == "EUR":
-                zeroed = pricer.price(without(table, parameter.name)).costs
-                less = sampling.per_draw(zeroed[:, :, total_line].sum(axis=1), in_year)
+                less = per_draw[:, zeroed_column[table.name, parameter.name]]
                 resting = int(round((base - less).mean()))
             rows.append(
                 {

@@ -57,21 +57,29 @@ def check_levels(levels: Sequence[int]) -> tuple[int, ...]:
     return levels
 
 
+def interval_ranks(n: int, levels: Sequence[int]) -> dict[str, int]:
+    """Per bound (``lo80``, ``hi80``, …): its rank among ``n`` sorted draws (the inverted
+    CDF: the smallest draw with at least that share of draws at or below it)."""
+    ranks = {}
+    for level in levels:
+        tail = (100 - level) / 200
+        for name, share in ((f"lo{level}", tail), (f"hi{level}", 1 - tail)):
+            ranks[name] = min(max(int(np.ceil(share * n - 1e-9)) - 1, 0), n - 1)
+    return ranks
+
+
 def summarise_draws(draws: np.ndarray, levels: Sequence[int]) -> dict[str, np.ndarray]:
     """Quantile intervals over axis 0 (the draws); each bound is one of the draws (the
     inverted CDF: the smallest draw with at least that share of draws at or below it),
     so integer draws keep their dtype. One sort along a contiguous axis serves every
     bound (``np.quantile`` partitions once per bound, across a strided axis)."""
     draws = np.asarray(draws)
-    n = draws.shape[0]
     ordered = np.sort(np.moveaxis(draws, 0, -1), axis=-1)
-    out = {}
-    for level in levels:
-        tail = (100 - level) / 200
-        for name, share in ((f"lo{level}", tail), (f"hi{level}", 1 - tail)):
-            rank = min(max(int(np.ceil(share * n - 1e-9)) - 1, 0), n - 1)
-            out[name] = ordered[..., rank].copy()  # not a view: the sort is freed
-    return out
+    # not views: the sort is freed
+    return {
+        name: ordered[..., rank].copy()
+        for name, rank in interval_ranks(draws.shape[0], levels).items()
+    }
 
 
 def check_history(history: pl.DataFrame) -> tuple[int, np.ndarray]:

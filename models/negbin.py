@@ -8,6 +8,13 @@ ridge on chosen columns: a Gaussian prior centred on zero with precision
 say otherwise). Fitting is iteratively reweighted least squares for the coefficients,
 alternating with a one-dimensional maximum-likelihood step for ``alpha``.
 
+A sparse ``design`` (``scipy.sparse``; the pooled volume model's is about 1 % non-zero)
+is fitted with the same iterations on sparse products: ``X'WX`` is formed from the
+non-zeros only and the small penalised information is solved by Cholesky (falling back
+to a general solve if it is not numerically positive definite). A dense design keeps
+the dense products and the general solve. Both give the same fit up to rounding
+(tested to 1e-8 on the coefficients).
+
 Forecast draws carry both uncertainties: coefficients from the Gaussian approximation
 of their posterior (``cov`` = inverse penalised information) and the NB noise of the
 counts (a gamma-Poisson mixture).
@@ -18,6 +25,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg
+import scipy.sparse as sparse
 from scipy.optimize import minimize_scalar
 from scipy.special import gammaln
 
@@ -54,12 +63,20 @@ def negbin_counts(means: np.ndarray, alpha: float, rng: np.random.Generator) -> 
     return rng.poisson(rng.gamma(shape, means / shape))
 
 
-def negbin_loglik(y: np.ndarray, mu: np.ndarray, alpha: float, weights: np.ndarray) -> float:
+def negbin_loglik(
+    y: np.ndarray,
+    mu: np.ndarray,
+    alpha: float,
+    weights: np.ndarray,
+    log_y_factorial: np.ndarray | None = None,
+) -> float:
+    """Weighted NB2 log-likelihood; ``log_y_factorial``: ``gammaln(y + 1)`` if already
+    known (it does not depend on the parameters)."""
     r = 1.0 / alpha
     terms = (
         gammaln(y + r)
         - gammaln(r)
-        - gammaln(y + 1)
+        - (gammaln(y + 1) if log_y_factorial is None else log_y_factorial)
         + r * np.log(r / (r + mu))
         + y * np.log(np.where(mu > 0, mu / (r + mu), 1.0))
     )
@@ -67,7 +84,7 @@ def negbin_loglik(y: np.ndarray, mu: np.ndarray, alpha: float, weights: np.ndarr
 
 
 def fit_negbin(
-    design: np.ndarray,
+    design: np.ndarray | sparse.sparray | sparse.spmatrix,
     counts: np.ndarray,
     *,
     penalty: np.ndarray | None = None,
@@ -81,8 +98,16 @@ def fit_negbin(
     ``penalty``: per column, the precision of a zero-centred Gaussian prior (0: none).
     ``weights``: per row, how much an observation counts (e.g. older months less).
     ``alpha``: fixed dispersion; estimated by maximum likelihood when ``None``.
+    ``design`` may be a ``scipy.sparse`` matrix (sparse products, Cholesky solve).
     """
-    x = np.asarray(design, dtype=float)
+    is_sparse = sparse.issparse(design)
+    if is_sparse:
+        x = sparse.csr_array(design, dtype=float, copy=True)
+        x.sum_duplicates()
+        xt = x.T.tocsr()
+        row_of_entry = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+    else:
+        x = np.asarray(design, dtype=float)
     y = np.asarray(counts, dtype=float)
     n, k = x.shape
     if y.shape != (n,):
@@ -92,6 +117,7 @@ def fit_negbin(
     p = np.zeros(k) if penalty is None else np.asarray(penalty, dtype=float)
     w0 = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
     estimate_alpha = alpha is None
+    log_y_factorial = gammaln(y + 1) if estimate_alpha else None
     a = 0.1 if alpha is None else float(alpha)
     coef = np.zeros(k)
     coef[0] = np.log(max(np.average(y, weights=w0), 1e-3))  # column 0: the intercept
@@ -102,24 +128,61 @@ def fit_negbin(
         mu = np.exp(eta)
         w = w0 * mu / (1.0 + a * mu)
         z = eta + (y - mu) / mu
-        info = (x * w[:, None]).T @ x + np.diag(p)
-        new = np.linalg.solve(info, (x * w[:, None]).T @ z)
+        if is_sparse:
+            info = _sparse_information(x, xt, row_of_entry, w, p)
+            new = _solve_spd(info, xt @ (w * z))
+        else:
+            info = (x * w[:, None]).T @ x + np.diag(p)
+            new = np.linalg.solve(info, (x * w[:, None]).T @ z)
         step = np.max(np.abs(new - coef))
         coef = new
         if estimate_alpha:
             mu = np.exp(np.clip(x @ coef, -_MAX_ETA, _MAX_ETA))
-            a = _alpha_mle(y, mu, w0)
+            a = _alpha_mle(y, mu, w0, log_y_factorial)
         if step < tol:
             break
     mu = np.exp(np.clip(x @ coef, -_MAX_ETA, _MAX_ETA))
     w = w0 * mu / (1.0 + a * mu)
-    cov = np.linalg.inv((x * w[:, None]).T @ x + np.diag(p))
+    if is_sparse:
+        info = _sparse_information(x, xt, row_of_entry, w, p)
+    else:
+        info = (x * w[:, None]).T @ x + np.diag(p)
+    cov = np.linalg.inv(info)
     return NegBinFit(coef=coef, cov=(cov + cov.T) / 2, alpha=a, iterations=iterations)
 
 
-def _alpha_mle(y: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> float:
+def _sparse_information(
+    x: sparse.csr_array,
+    xt: sparse.csr_array,
+    row_of_entry: np.ndarray,
+    w: np.ndarray,
+    penalty: np.ndarray,
+) -> np.ndarray:
+    """``X'WX + diag(penalty)`` from the non-zeros of ``x`` (CSR; ``xt`` its transpose,
+    ``row_of_entry`` the row of each stored entry), as a dense p × p array."""
+    weighted = sparse.csr_array((x.data * w[row_of_entry], x.indices, x.indptr), shape=x.shape)
+    info = (xt @ weighted).toarray()
+    info[np.diag_indices_from(info)] += penalty
+    return info
+
+
+def _solve_spd(info: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve with the penalised information (symmetric positive definite in a
+    well-posed fit: Cholesky); a general solve if it is not."""
+    try:
+        return scipy.linalg.cho_solve(scipy.linalg.cho_factor(info, check_finite=False), rhs)
+    except np.linalg.LinAlgError:
+        return np.linalg.solve(info, rhs)
+
+
+def _alpha_mle(
+    y: np.ndarray,
+    mu: np.ndarray,
+    weights: np.ndarray,
+    log_y_factorial: np.ndarray | None = None,
+) -> float:
     result = minimize_scalar(
-        lambda log_a: -negbin_loglik(y, mu, float(np.exp(log_a)), weights),
+        lambda log_a: -negbin_loglik(y, mu, float(np.exp(log_a)), weights, log_y_factorial),
         bounds=(np.log(1e-4), np.log(20.0)),
         method="bounded",
         options={"xatol": 1e-4},

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
+import scipy.sparse as sparse
 
 from models.forecast import month_index
 from models.negbin import NegBinFit, fit_negbin, negbin_counts
@@ -123,6 +124,67 @@ class _Layout:
             columns.append(np.stack(policy, axis=1))
         return np.hstack(columns)
 
+    def sparse_design(self, months: np.ndarray) -> sparse.csr_array:
+        """``design(months)`` as a sparse matrix, built from its non-zeros (the fit's
+        design is about 1 % non-zero: a few columns per row of several hundred)."""
+        n_c, n_m = len(self.countries), len(months)
+        n = n_c * n_m
+        rows = np.arange(n)
+        country = np.repeat(np.arange(n_c), n_m)
+        month = np.tile(months, n_c)
+        years = (month - self.origin) / 12.0
+        group = np.asarray(self.season_groups)[country]
+        n_groups = max(self.season_groups, default=-1) + 1
+        season = month % 12  # 0: January, the reference month (no column)
+        has_season = season >= 1
+        blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = [
+            (rows, np.zeros(n, np.int64), np.ones(n), 1),
+            (rows, country, np.ones(n), n_c),
+            (rows, np.zeros(n, np.int64), years, 1),
+            (rows, country, years, n_c),
+            (rows[has_season], season[has_season] - 1, np.ones(has_season.sum()), 11),
+        ]
+        in_group = has_season & (group >= 0)
+        blocks.append(
+            (
+                rows[in_group],
+                group[in_group] * 11 + season[in_group] - 1,
+                np.ones(in_group.sum()),
+                11 * n_groups,
+            )
+        )
+        if self.blocks > 1:
+            block = (self.origin - month) // self.block_months  # < 0 in the future
+            older_r, older_j = np.nonzero(block[:, None] >= np.arange(1, self.blocks)[None, :])
+            ones = np.ones(len(older_r))
+            blocks.append((older_r, older_j, ones, self.blocks - 1))
+            blocks.append(
+                (
+                    older_r,
+                    country[older_r] * (self.blocks - 1) + older_j,
+                    ones,
+                    n_c * (self.blocks - 1),
+                )
+            )
+        if self.effects:
+            policy = np.stack(
+                [e.active(self.countries, months).reshape(-1) for e in self.effects], axis=1
+            )
+            policy_r, policy_j = np.nonzero(policy)
+            blocks.append((policy_r, policy_j, policy[policy_r, policy_j], len(self.effects)))
+        all_rows, all_cols, all_values, offset = [], [], [], 0
+        for r, c, v, width in blocks:
+            all_rows.append(r)
+            all_cols.append(np.asarray(c, np.int64) + offset)
+            all_values.append(np.asarray(v, float))
+            offset += width
+        matrix = sparse.csr_array(
+            (np.concatenate(all_values), (np.concatenate(all_rows), np.concatenate(all_cols))),
+            shape=(n, offset),
+        )
+        matrix.eliminate_zeros()
+        return matrix
+
 
 @dataclass(frozen=True)
 class VolumeModel:
@@ -163,11 +225,15 @@ def fit_volume(
     effects: Sequence[PolicyEffect] = (),
     settings: VolumeSettings = VolumeSettings(),
     groups: Mapping[str, str] | None = None,
+    *,
+    dense: bool = False,
 ) -> VolumeModel:
     """Fit on ``counts`` (countries × months, months from ``first_month`` on).
 
     ``groups`` (country → group name): each group gets its own month-of-year
-    deviations from the common seasonality (shrunk towards it)."""
+    deviations from the common seasonality (shrunk towards it). The design is about
+    1 % non-zero and fitted sparse; ``dense=True`` fits the same design dense (the
+    reference the sparse fit is tested against; an order of magnitude slower)."""
     counts = np.asarray(counts, dtype=float)
     n_c, n_m = counts.shape
     if n_c != len(countries):
@@ -187,7 +253,7 @@ def fit_volume(
     block_months = settings.level_block_months or n_m
     blocks = -(-n_m // block_months)  # the oldest block may be short
     layout = _Layout(countries, origin, tuple(usable), season_groups, blocks, block_months)
-    design = layout.design(months)
+    design = layout.design(months) if dense else layout.sparse_design(months)
     penalty = np.concatenate(
         [
             [0.0],

@@ -18,13 +18,13 @@ import polars as pl
 from data_contracts.countries import countries as country_table
 from models.backtest import BacktestSettings, run_backtest
 from models.budget import (
+    LEVELS,
     Sampling,
     TemplatePricer,
     Templates,
-    difference,
     make_templates,
     sample_templates,
-    summarise_budget,
+    summarise_budgets,
     working_parameter_weights,
 )
 from models.forecast import (
@@ -36,6 +36,7 @@ from models.forecast import (
 )
 from models.volume import MIN_HISTORY_MONTHS, PolicyEffect, fit_volume
 from pipelines.entitlements import default_scenarios
+from pipelines.freshness import record_build
 from pipelines.warehouse import query_frame, registered, replace_table, scalar
 from rules.engine import INPUT_COLUMNS
 from rules.parameters import applicable_rules, built_in_table, load_scenario
@@ -180,6 +181,7 @@ def build_forecast_backtest(
         progress=progress,
     )
     replace_table(con, "forecast_backtest", result)
+    record_build(con, "forecast_backtest")
     return result
 
 
@@ -365,6 +367,7 @@ def build_volume_forecast(
             )
     result = pl.concat(frames)
     replace_table(con, "volume_forecast", result)
+    record_build(con, "volume_forecast")
     return result
 
 
@@ -423,13 +426,21 @@ def build_budget_forecast(
     for table in tables:
         say(f"pricing under table {table.name}")
         priced[table.name] = pricer.price(table)
-    baseline = priced[rules.before_table]
-    outputs = [*priced.values()] + [difference(p, baseline) for p in list(priced.values())[1:]]
-    frames = []
-    for p in outputs:
-        say(f"summing {sim.sampling.draws:,} draws for {p.table}")
-        frames.append(summarise_budget(sim.sampling, p, sim.months, DEFAULT_LEVELS))
-    rows = pl.concat(frames)
+    after = list(priced)[1:]  # the first is the baseline, rules.before_table
+    say(
+        f"summing {sim.sampling.draws:,} draws for {', '.join(priced)} and each minus "
+        f"{rules.before_table}"
+    )
+    rows = summarise_budgets(
+        sim.sampling,
+        list(priced.values()),
+        sim.months,
+        DEFAULT_LEVELS,
+        differences=[(name, rules.before_table) for name in after],
+        # the archive keeps the programme totals only
+        aggregates=LEVELS if current else ("total",),
+    )
+    say("writing budget_forecast")
     money = ", ".join(
         f"(CAST({c}{suffix} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))"
         f"::DECIMAL(16, 2) AS {c}"
@@ -458,6 +469,7 @@ def build_budget_forecast(
     say("weighing the working parameters")
     assumptions = working_parameter_weights(pricer, sim.sampling, tables, sim.months, priced)
     replace_table(con, "budget_assumptions", assumptions)
+    record_build(con, "budget_forecast")
     return query_frame(
         con,
         """SELECT "table", "year", mean, lo80, hi80 FROM budget_forecast

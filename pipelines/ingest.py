@@ -1,10 +1,15 @@
 """Ingest extract files into the warehouse: each file in one transaction, no row lost.
 
 Per file: read it (``data_contracts.readers``), type and check every row
-(``row_checks``), judge the dossiers as they will stand after this file, validate
-the accepted rows as a dataset (great-expectations), then in one transaction record
-the file, quarantine the rejected rows with their raw values, and replace the
-earlier versions of the accepted ``(dossier_id, person_id)`` pairs.
+(``row_checks``); then, in one transaction, judge the dossiers as they will stand
+after this file, evaluate the dataset expectations on the accepted rows
+(``dataset_expectations``, vectorised), record the file, quarantine the rejected rows
+with their raw values, and replace the earlier versions of the accepted
+``(dossier_id, person_id)`` pairs.
+
+The warehouse is read once per file: the rows of the file's dossiers (with their
+``rowid``) tell both how the dossiers will stand and which rows the file supersedes,
+which are then deleted by ``rowid``.
 
 The latest file ingested wins; a folder is ingested in file-name order (monthly
 extracts named by month sort chronologically). A file already ingested (same
@@ -14,21 +19,35 @@ content hash) changes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import queue
+import shlex
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from data_contracts.dataset_expectations import check_dataset
 from data_contracts.errors import ExtractError
 from data_contracts.readers import SOURCE_ROW, RawExtract, content_hash, read_extract_bytes
+from data_contracts.reasons import without_values
 from data_contracts.row_checks import REASON, check_dossiers, check_rows
 from data_contracts.row_model import COLUMNS
-from pipelines.warehouse import fetch_one, query_frame, registered, scalar
+from pipelines.warehouse import fetch_one, scalar
 
 EXTRACT_SUFFIXES = (".csv", ".txt", ".parquet", ".pq")
+KEYS = ["dossier_id", "person_id"]
+PREVIEW_ROWS = 3  # quarantined rows printed per file
+# While a run ingests, DuckDB checkpoints once its write-ahead log passes this size
+# (DuckDB's default, 16 MiB, checkpoints every few files); the run ends with one.
+RUN_CHECKPOINT_THRESHOLD = "256MB"
 Progress = Callable[[str], None]
+# Called after a file's transaction committed, with its outcome and its accepted rows
+# (typed contract columns and ``source_row``): the Dagster check runs GX on them.
+AcceptedRows = Callable[["FileOutcome", pl.DataFrame], None]
 
 
 @dataclass
@@ -44,6 +63,9 @@ class FileOutcome:
     rows_superseding: int = 0
     message: str = ""
     file_id: int | None = None
+    # The first quarantined rows: (source_row, reason without the values it quotes).
+    quarantine_preview: list[tuple[int, str]] = field(default_factory=list)
+    dataset_validation: str | None = None  # JSON, as stored in ingested_files
 
     @property
     def rejected(self) -> bool:
@@ -59,7 +81,14 @@ class FileOutcome:
             f"({self.rows_new} new, {self.rows_superseding} superseding earlier versions), "
             f"{self.rows_quarantined} quarantined"
         )
-        return line + (f" — {self.message}" if self.message else "")
+        lines = [line + (f" — {self.message}" if self.message else "")]
+        lines += [f"      row {row}: {reason}" for row, reason in self.quarantine_preview]
+        more = self.rows_quarantined - len(self.quarantine_preview)
+        if more > 0:
+            lines.append(
+                f"      … and {more} more: reab quarantine --file {shlex.quote(self.file_name)}"
+            )
+        return "\n".join(lines)
 
 
 def extract_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -86,64 +115,147 @@ def ingest_paths(
     con: duckdb.DuckDBPyConnection,
     paths: Iterable[str | Path],
     progress: Progress | None = None,
+    on_accepted: AcceptedRows | None = None,
 ) -> list[FileOutcome]:
+    """Ingest files and folders in order, one transaction per file.
+
+    The files are read and their rows checked a batch ahead, in a second thread, while
+    this one writes the files before them: reading and row checks need nothing from
+    the warehouse; each file's dossiers are judged against the warehouse as it stands
+    once the files before it are written.
+    """
     files = extract_files(paths)
+    known = con.execute("SELECT content_hash FROM ingested_files").fetchall()
+    seen = {digest for (digest,) in known}
     outcomes = []
-    for number, path in enumerate(files, start=1):
-        if progress:
-            progress(f"[{number}/{len(files)}] {path}")
-        outcome = ingest_file(con, path, progress=progress)
-        if progress:
-            progress("    " + outcome.summary())
-        outcomes.append(outcome)
+    with _run_checkpoints(con), _ahead(_batches(files, seen)) as prepared:
+        for number, item in enumerate(prepared, start=1):
+            if progress:
+                progress(f"[{number}/{len(files)}] {item.path}")
+            outcome = _ingest_prepared(con, item, progress, on_accepted)
+            if progress:
+                progress("    " + outcome.summary())
+            outcomes.append(outcome)
     return outcomes
 
 
+@contextmanager
+def _run_checkpoints(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Checkpoint once at the end of a run rather than every few files.
+
+    Every file is still committed on its own (to the write-ahead log, which a crash
+    replays); only the rewriting of the table's storage is gathered at the end.
+    """
+    before = scalar(con, "SELECT current_setting('checkpoint_threshold')")
+    con.execute(f"SET checkpoint_threshold = '{RUN_CHECKPOINT_THRESHOLD}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET checkpoint_threshold = '{before}'")
+        with suppress(duckdb.Error):  # another transaction is open: DuckDB checkpoints later
+            con.execute("CHECKPOINT")
+
+
 def ingest_file(
-    con: duckdb.DuckDBPyConnection, path: str | Path, progress: Progress | None = None
+    con: duckdb.DuckDBPyConnection,
+    path: str | Path,
+    progress: Progress | None = None,
+    on_accepted: AcceptedRows | None = None,
 ) -> FileOutcome:
-    path = Path(path)
-    say = progress or (lambda _msg: None)
+    """Ingest one file (in one transaction)."""
+    (item,) = _prepare([Path(path)], set())
+    return _ingest_prepared(con, item, progress, on_accepted)
+
+
+# ---------------------------------------------------------------------------
+# Reading and row checks, a batch of files at a time (no warehouse needed)
+# ---------------------------------------------------------------------------
+
+# Files are checked together until a batch holds this many rows: the row checks cost
+# a few milliseconds a call whatever the size, which small files would pay each.
+BATCH_ROWS = 50_000
+
+
+@dataclass
+class _Prepared:
+    """One file read and row-checked, or why it could not be."""
+
+    path: Path
+    digest: str | None = None
+    raw: RawExtract | None = None
+    checked: _Checked | None = None
+    unreadable: str | None = None  # the file cannot be opened: nothing is recorded
+    rejected: ExtractError | None = None  # rejected whole: recorded with its reason
+    seen: bool = False  # its content was in the warehouse when the run began: not read
+
+
+def _prepare(files: Iterable[Path], seen: set[str]) -> Iterator[_Prepared]:
+    """Each file read and row-checked, in order."""
+    for batch in _batches(files, seen):
+        yield from batch
+
+
+def _batches(files: Iterable[Path], seen: set[str]) -> Iterator[list[_Prepared]]:
+    """The files read and row-checked in batches of about ``BATCH_ROWS`` rows."""
+    batch: list[_Prepared] = []
+    rows = 0
+    for path in files:
+        item = _read(path, seen)
+        batch.append(item)
+        rows += item.raw.frame.height if item.raw else 0
+        if rows >= BATCH_ROWS:
+            yield _checked(batch)
+            batch, rows = [], 0
+    if batch:
+        yield _checked(batch)
+
+
+def _read(path: Path, seen: set[str]) -> _Prepared:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return FileOutcome(path.name, "rejected", message=f"cannot open the file: {exc.strerror}")
+        return _Prepared(path, unreadable=f"cannot open the file: {exc.strerror or exc}")
     digest = content_hash(data)
-    seen = fetch_one(con, "SELECT file_id FROM ingested_files WHERE content_hash = ?", [digest])
-    if seen:
-        return FileOutcome(path.name, "already_ingested", file_id=seen[0])
+    if digest in seen:
+        return _Prepared(path, digest, seen=True)
     try:
-        raw = read_extract_bytes(data, path.name)  # the bytes whose hash was checked
+        return _Prepared(path, digest, raw=read_extract_bytes(data, path.name, digest))
     except ExtractError as exc:
-        rows = f" ({exc.rows} data rows not stored)" if exc.rows else ""
-        outcome = FileOutcome(path.name, "rejected", message=f"{exc}{rows}")
-        _record_rejected(con, outcome, digest)
-        return outcome
-    say(f"    read {raw.rows_read} rows ({raw.describe()}); checking the contract")
-    accepted, quarantined = _judge(con, raw)
-    validation = _validate_dataset(accepted)
-    say(f"    writing {accepted.height} accepted and {quarantined.height} quarantined rows")
-    return _write(con, raw, accepted, quarantined, validation)
+        return _Prepared(path, digest, rejected=exc)
 
 
-def _judge(con: duckdb.DuckDBPyConnection, raw: RawExtract) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Split the file's rows into accepted (typed) and quarantined (reason + raw values)."""
-    checked = check_rows(raw.frame, decimal_comma=raw.decimal_comma)
-    valid = checked.filter(pl.col(REASON).is_null())
-    with registered(con, incoming_dossiers=valid.select("dossier_id").unique()):
-        known = query_frame(
-            con,
-            "SELECT p.dossier_id, p.person_id, p.role FROM dossier_persons p "
-            "SEMI JOIN incoming_dossiers i USING (dossier_id)",
-        )
-    valid = valid.with_columns(check_dossiers(valid, known).alias(REASON))
-    rejected_rows = pl.concat(
-        [checked.filter(pl.col(REASON).is_not_null()), valid.filter(pl.col(REASON).is_not_null())]
-    ).select(SOURCE_ROW, REASON)
-    raw_values = raw.frame.join(rejected_rows, on=SOURCE_ROW, how="semi").select(
-        SOURCE_ROW, pl.struct(COLUMNS).struct.json_encode().alias("raw_values")
-    )
-    quarantined = rejected_rows.join(raw_values, on=SOURCE_ROW, how="left")
+@dataclass
+class _Checked:
+    """What a file's rows say on their own, before the warehouse is consulted."""
+
+    valid: pl.DataFrame  # rows that met the row contract: typed columns + source_row
+    rejected: pl.DataFrame  # the others: source_row, reason, raw_values (JSON)
+    dossiers: object  # the valid rows' dossier ids (Arrow), to look up in the warehouse
+    # The dataset expectations on ``valid``: the file's verdict when no dossier rule
+    # rejects a row (the usual case); otherwise evaluated again on the accepted rows.
+    validation: str
+
+
+def _checked(batch: list[_Prepared]) -> list[_Prepared]:
+    """``check_rows`` over the batch's files at once (per dialect), split back per file."""
+    for decimal_comma in (False, True):
+        group = [i for i in batch if i.raw and i.raw.decimal_comma == decimal_comma]
+        if not group:
+            continue
+        frames = [i.raw.frame for i in group]
+        together = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=True)
+        checked = check_rows(together, decimal_comma=decimal_comma)
+        offset = 0
+        for item, frame in zip(group, frames, strict=True):
+            item.checked = _split(item.raw, checked.slice(offset, frame.height))
+            offset += frame.height
+    return batch
+
+
+def _split(raw: RawExtract, checked: pl.DataFrame) -> _Checked:
+    broken = pl.col(REASON).is_not_null()
+    valid = checked.filter(~broken).drop(REASON)
+    rejected = _with_raw_values(raw, checked.filter(broken).select(SOURCE_ROW, REASON))
     if raw.malformed:
         lines = pl.DataFrame(
             {
@@ -153,86 +265,267 @@ def _judge(con: duckdb.DuckDBPyConnection, raw: RawExtract) -> tuple[pl.DataFram
             },
             schema={SOURCE_ROW: pl.UInt32, REASON: pl.String, "raw_values": pl.String},
         )
-        quarantined = pl.concat([quarantined, lines])
-    accepted = valid.filter(pl.col(REASON).is_null()).drop(REASON)
-    return accepted, quarantined.sort(SOURCE_ROW)
+        rejected = pl.concat([rejected, lines]).sort(SOURCE_ROW)
+    return _Checked(
+        valid=valid,
+        rejected=rejected,
+        dossiers=_arrow(valid.select(pl.col("dossier_id").unique())),
+        validation=check_dataset(valid.select(COLUMNS)).to_json(),
+    )
 
 
-def _validate_dataset(accepted: pl.DataFrame) -> str | None:
-    from data_contracts.dataset_suite import validate_extract_dataset
+def _with_raw_values(raw: RawExtract, rejected: pl.DataFrame) -> pl.DataFrame:
+    """``source_row, reason`` with the row's cells as delivered (JSON), in file order."""
+    cells = raw.frame.filter(pl.col(SOURCE_ROW).is_in(rejected[SOURCE_ROW].implode())).select(
+        SOURCE_ROW, pl.struct(COLUMNS).struct.json_encode().alias("raw_values")
+    )
+    return rejected.join(cells, on=SOURCE_ROW, how="left", maintain_order="left")
 
-    return validate_extract_dataset(accepted.select(COLUMNS)).to_json()
+
+@contextmanager
+def _ahead(batches: Iterator[list[_Prepared]]) -> Iterator[Iterator[_Prepared]]:
+    """The files of ``batches``, the next batch produced in a second thread meanwhile.
+
+    polars and DuckDB both release the GIL while they work, so the next files are read
+    and checked while the current ones are written. An exception in the thread reaches
+    the reader; leaving the block early stops the thread.
+    """
+    buffer: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    done = object()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not put((batch, None)):
+                    return
+            put((done, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader
+            put((None, exc))
+
+    def consume() -> Iterator[_Prepared]:
+        while True:
+            batch, error = buffer.get()
+            if error is not None:
+                raise error
+            if batch is done:
+                return
+            yield from batch
+
+    worker = threading.Thread(target=produce, name="reab-ingest-read", daemon=True)
+    worker.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        worker.join()
+
+
+# ---------------------------------------------------------------------------
+# One file against the warehouse: judged and written in one transaction
+# ---------------------------------------------------------------------------
+
+
+def _ingest_prepared(
+    con: duckdb.DuckDBPyConnection,
+    item: _Prepared,
+    progress: Progress | None,
+    on_accepted: AcceptedRows | None,
+) -> FileOutcome:
+    say = progress or (lambda _msg: None)
+    name = item.path.name
+    if item.unreadable:
+        return FileOutcome(name, "rejected", message=item.unreadable)
+    seen = fetch_one(
+        con, "SELECT file_id FROM ingested_files WHERE content_hash = ?", [item.digest]
+    )
+    if seen:
+        return FileOutcome(name, "already_ingested", file_id=seen[0])
+    if item.seen:  # in the warehouse when the run began, not any more: read it now
+        (item,) = _prepare([item.path], set())
+        return _ingest_prepared(con, item, progress, on_accepted)
+    if item.rejected:
+        exc = item.rejected
+        rows = f" ({exc.rows} data rows not stored)" if exc.rows else ""
+        outcome = FileOutcome(name, "rejected", message=f"{exc}{rows}")
+        _record_rejected(con, outcome, item.digest)
+        return outcome
+    raw = item.raw
+    say(f"    read {raw.rows_read} rows ({raw.describe()}); contract checked")
+    con.begin()
+    try:
+        judged = _judge(con, raw, item.checked)
+        say(
+            f"    writing {judged.accepted.height} accepted and "
+            f"{judged.quarantined.height} quarantined rows"
+        )
+        outcome = _write(con, raw, judged)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    if on_accepted:
+        on_accepted(outcome, judged.accepted)
+    return outcome
+
+
+@dataclass
+class _Judged:
+    accepted: pl.DataFrame  # typed contract columns + source_row
+    quarantined: pl.DataFrame  # source_row, reason, raw_values (JSON), in file order
+    superseded: pl.DataFrame  # rowid of the warehouse rows the accepted rows replace
+    validation: str  # the dataset expectations on the accepted rows (JSON)
+
+
+def _arrow(frame: pl.DataFrame):
+    """The frame as Arrow for DuckDB, without converting its strings."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.newest())
+
+
+def _judge(con: duckdb.DuckDBPyConnection, raw: RawExtract, checked: _Checked) -> _Judged:
+    """Judge each dossier as it will stand after this file, and find the rows it supersedes.
+
+    Reads the warehouse once: the rows of the file's dossiers (all a dossier rule needs,
+    and a superset of the rows the file supersedes).
+    """
+    known = _known_rows(con, checked.dossiers)
+    valid = checked.valid
+    reasons = check_dossiers(valid, known.drop("row_id"))
+    if reasons.null_count() == valid.height:
+        accepted, quarantined, validation = valid, checked.rejected, checked.validation
+    else:
+        broken = reasons.is_not_null()
+        failed = valid.select(SOURCE_ROW).filter(broken).with_columns(reasons.filter(broken))
+        accepted = valid.filter(~broken)
+        quarantined = pl.concat([checked.rejected, _with_raw_values(raw, failed)])
+        quarantined = quarantined.sort(SOURCE_ROW)
+        validation = check_dataset(accepted.select(COLUMNS)).to_json()
+    superseded = known.join(accepted.select(KEYS), on=KEYS, how="semi").select("row_id")
+    return _Judged(accepted, quarantined, superseded, validation)
+
+
+KNOWN_SCHEMA = {
+    "row_id": pl.Int64,
+    "dossier_id": pl.String,
+    "person_id": pl.String,
+    "role": pl.String,
+}
+
+
+def _known_rows(con: duckdb.DuckDBPyConnection, dossiers) -> pl.DataFrame:
+    """``row_id`` (DuckDB's rowid), keys and role of the warehouse rows of ``dossiers``.
+
+    The one scan of ``dossier_persons`` per file reads only its ``dossier_id`` column;
+    the other columns are then fetched for the rows found (usually few or none).
+    """
+    con.register("incoming_dossiers", dossiers)
+    try:
+        found = con.sql(
+            "SELECT p.rowid AS row_id FROM dossier_persons p "
+            "SEMI JOIN incoming_dossiers i USING (dossier_id)"
+        ).pl()
+    finally:
+        con.unregister("incoming_dossiers")
+    if found.is_empty():
+        return pl.DataFrame(schema=KNOWN_SCHEMA)
+    con.register("known_rowids", _arrow(found))
+    try:
+        return con.sql(
+            "SELECT rowid AS row_id, dossier_id, person_id, role FROM dossier_persons "
+            "WHERE rowid IN (SELECT row_id FROM known_rowids)"
+        ).pl()
+    finally:
+        con.unregister("known_rowids")
 
 
 def _status(quarantined: int) -> str:
     return "ingested_with_quarantine" if quarantined else "ingested"
 
 
-def _write(
-    con: duckdb.DuckDBPyConnection,
-    raw: RawExtract,
-    accepted: pl.DataFrame,
-    quarantined: pl.DataFrame,
-    validation: str | None,
-) -> FileOutcome:
+def _preview(quarantined: pl.DataFrame) -> list[tuple[int, str]]:
+    return [
+        (int(row), without_values(reason))
+        for row, reason in quarantined.head(PREVIEW_ROWS).select(SOURCE_ROW, REASON).iter_rows()
+    ]
+
+
+def _write(con: duckdb.DuckDBPyConnection, raw: RawExtract, judged: _Judged) -> FileOutcome:
+    """Record the file and write its rows (inside the caller's transaction)."""
+    accepted, quarantined = judged.accepted, judged.quarantined
     outcome = FileOutcome(
         raw.file_name,
         _status(quarantined.height),
         rows_read=raw.rows_read,
         rows_accepted=accepted.height,
         rows_quarantined=quarantined.height,
+        rows_superseding=judged.superseded.height,
+        rows_new=accepted.height - judged.superseded.height,
+        quarantine_preview=_preview(quarantined),
+        dataset_validation=judged.validation,
     )
     if raw.ignored_columns:
         outcome.message = f"ignored columns not in the contract: {', '.join(raw.ignored_columns)}"
-    with registered(con, accepted_rows=accepted, quarantined_rows=quarantined):
-        con.begin()
-        try:
-            outcome.rows_superseding = scalar(
-                con,
-                "SELECT count(*) FROM dossier_persons p "
-                "SEMI JOIN accepted_rows a USING (dossier_id, person_id)",
-            )
-            outcome.rows_new = outcome.rows_accepted - outcome.rows_superseding
-            outcome.file_id = scalar(
-                con,
-                """INSERT INTO ingested_files (file_name, content_hash, file_format, dialect,
-                       rows_read, rows_accepted, rows_quarantined, rows_new, rows_superseding,
-                       status, message, dataset_validation)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING file_id""",
-                [
-                    raw.file_name,
-                    raw.content_hash,
-                    raw.file_format,
-                    raw.describe(),
-                    outcome.rows_read,
-                    outcome.rows_accepted,
-                    outcome.rows_quarantined,
-                    outcome.rows_new,
-                    outcome.rows_superseding,
-                    outcome.status,
-                    outcome.message or None,
-                    validation,
-                ],
-            )
+    outcome.file_id = scalar(
+        con,
+        """INSERT INTO ingested_files (file_name, content_hash, file_format, dialect,
+               rows_read, rows_accepted, rows_quarantined, rows_new, rows_superseding,
+               status, message, dataset_validation)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING file_id""",
+        [
+            raw.file_name,
+            raw.content_hash,
+            raw.file_format,
+            raw.describe(),
+            outcome.rows_read,
+            outcome.rows_accepted,
+            outcome.rows_quarantined,
+            outcome.rows_new,
+            outcome.rows_superseding,
+            outcome.status,
+            outcome.message or None,
+            judged.validation,
+        ],
+    )
+    tables = {"quarantined_rows": quarantined, "superseded_rows": judged.superseded}
+    tables["accepted_rows"] = accepted
+    for name, frame in tables.items():
+        con.register(name, _arrow(frame))
+    try:
+        if quarantined.height:
             con.execute(
                 "INSERT INTO quarantine SELECT ?, ?, source_row, reason, raw_values "
                 "FROM quarantined_rows",
                 [outcome.file_id, raw.file_name],
             )
-            con.execute(
-                "DELETE FROM dossier_persons p USING accepted_rows a "
-                "WHERE p.dossier_id = a.dossier_id AND p.person_id = a.person_id"
+        if judged.superseded.height:
+            deleted = scalar(
+                con,
+                "DELETE FROM dossier_persons WHERE rowid IN (SELECT row_id FROM superseded_rows)",
             )
+            if deleted != judged.superseded.height:  # the accounting would no longer add up
+                raise RuntimeError(
+                    f"{raw.file_name}: {deleted} earlier rows deleted where "
+                    f"{judged.superseded.height} are superseded"
+                )
+        if accepted.height:
             columns = ", ".join(COLUMNS)
             con.execute(
                 f"INSERT INTO dossier_persons ({columns}, file_id, source_file, source_row) "
                 f"SELECT {columns}, ?, ?, source_row FROM accepted_rows",
                 [outcome.file_id, raw.file_name],
             )
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
+    finally:
+        for name in tables:
+            con.unregister(name)
     return outcome
 
 

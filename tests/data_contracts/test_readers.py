@@ -173,3 +173,52 @@ def test_csv_round_trip_keeps_every_cell():
     raw = read_extract_bytes(csv_text(rows).encode(), "x.csv")
     back = raw.frame.drop(SOURCE_ROW).fill_null("")
     assert back.to_dicts() == [{c: r[c] for c in COLUMNS} for r in rows]
+
+
+# ---------------------------------------------------------------------------
+# Blank records: skipped, not read, but numbered as delivered
+# ---------------------------------------------------------------------------
+
+
+def with_lines(text: str, after: int, lines: list[str]) -> bytes:
+    """``text`` with ``lines`` inserted after its record ``after`` (0 = the header)."""
+    rows = text.splitlines()
+    return ("\n".join(rows[: after + 1] + lines + rows[after + 1 :]) + "\n").encode()
+
+
+BLANKS = {
+    "delimiters only": ";" * (len(COLUMNS) - 1),
+    "fewer delimiters": ";;;",
+    "white space": "   \t ",
+    "delimiters and white space": " ; ;\t;",
+    "empty line": "",
+}
+
+
+@pytest.mark.parametrize("blank", list(BLANKS.values()), ids=list(BLANKS))
+def test_a_blank_record_is_skipped_and_keeps_its_number(blank):
+    text = csv_text(household(), delimiter=";")
+    raw = read_extract_bytes(with_lines(text, 1, [blank, blank]), "x.csv")
+    assert raw.rows_read == 3 and raw.malformed == []
+    # Records 2 and 3 are the blank ones: the rows after them keep the number a
+    # spreadsheet shows (less the header).
+    assert raw.frame[SOURCE_ROW].to_list() == [1, 4, 5]
+    assert typed_rows(raw)[REASON].null_count() == 3
+
+
+def test_blank_records_at_the_end_and_with_too_many_delimiters_are_skipped():
+    text = csv_text(household(), delimiter=";")
+    too_many = ";" * len(COLUMNS)  # more cells than the header: the line-by-line reader
+    raw = read_extract_bytes(with_lines(text, 3, [too_many, "", ";;"]), "x.csv")
+    assert raw.rows_read == 3 and raw.malformed == []
+    assert raw.frame[SOURCE_ROW].to_list() == [1, 2, 3]
+
+
+def test_numbering_is_the_same_when_a_ragged_line_forces_the_slow_reader():
+    text = csv_text([*household(), person(dossier_id="D9", person_id="P9")])
+    ragged = text.splitlines()[4] + ",extra"
+    data = with_lines(text, 1, [",,,", ragged])  # record 2 blank, record 3 ragged
+    raw = read_extract_bytes(data, "x.csv")
+    assert raw.rows_read == 5  # 4 rows + the ragged line; the blank record is not read
+    assert raw.frame[SOURCE_ROW].to_list() == [1, 4, 5, 6]
+    assert [record for record, _, _ in raw.malformed] == [3]

@@ -3,27 +3,36 @@ consistency of every level, period and table difference."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import polars as pl
 import pytest
+import scipy.sparse as sparse
+from polars.testing import assert_frame_equal
 
+from models import budget
 from models.budget import (
     CATEGORIES,
     LINES,
+    PricedTemplates,
     TemplatePricer,
+    Templates,
     budget_draws,
     difference,
     make_templates,
     redate,
     sample_templates,
     summarise_budget,
+    summarise_budgets,
     without,
     working_parameter_weights,
 )
-from models.forecast import month_index
+from models.forecast import month_index, month_of
 from rules.budget_lines import AMOUNT_COLUMNS
 from rules.parameters import built_in_table
 from rules.reference import entitle
@@ -203,3 +212,163 @@ def test_working_parameters_and_what_rests_on_them():
     assert split["resting_cents"] == 0  # moves money between lines only
     countries = weights.filter(unit="countries")
     assert countries["resting_cents"].is_null().all() and countries.height >= 1
+
+
+def straightforward_sampling(paths: np.ndarray, templates, rng) -> sparse.csr_matrix:
+    """The sampling matrix as first written: every dossier's uniform number in cell
+    order, one COO entry per dossier, duplicates summed."""
+    draws, n_countries, months = paths.shape
+    counts = np.moveaxis(paths, 1, 0).reshape(-1).astype(np.int64)
+    cells = np.repeat(np.arange(counts.size), counts)
+    country = cells // (draws * months)
+    chosen = templates.start[country] + np.floor(
+        rng.random(cells.size) * templates.size[country]
+    ).astype(np.int64)
+    matrix = sparse.csr_matrix(
+        (np.ones(cells.size, np.int64), (cells, chosen * months + cells % months)),
+        shape=(counts.size, templates.count * months),
+    )
+    matrix.sum_duplicates()
+    return matrix
+
+
+def synthetic_templates(sizes: Sequence[int]) -> Templates:
+    """Templates of len(sizes) countries without persons (enough to sample)."""
+    size = np.asarray(sizes, np.int64)
+    start = np.concatenate([[0], np.cumsum(size)[:-1]])
+    countries = tuple(f"C{i}" for i in range(len(sizes)))
+    return Templates(
+        countries, pl.DataFrame({"template": []}, schema={"template": pl.Int32}), start, size
+    )
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1 << 21])
+def test_sampling_is_the_straightforward_sampling(monkeypatch, chunk):
+    """Chunked counting gives the matrix of one COO entry per dossier with duplicates
+    summed, from the same random numbers (and leaves the generator in the same state)."""
+    monkeypatch.setattr(budget, "SAMPLING_CHUNK", chunk)
+    templates = synthetic_templates([3, 1, 40, 5])
+    paths = np.random.default_rng(1).poisson([[[2.0], [0.5], [30.0], [0.0]]], (25, 4, 6))
+    paths[3, 2, 1] = 400  # one cell with many more dossiers than a chunk
+    fast_rng, plain_rng = np.random.default_rng(8), np.random.default_rng(8)
+    matrix = sample_templates(paths, templates, fast_rng).matrix
+    expected = straightforward_sampling(paths, templates, plain_rng)
+    assert matrix.has_canonical_format
+    assert np.array_equal(matrix.indptr, expected.indptr)
+    assert np.array_equal(matrix.indices, expected.indices)
+    assert np.array_equal(matrix.data, expected.data)
+    assert matrix.data.dtype == np.int64 and matrix.shape == expected.shape
+    assert fast_rng.random() == plain_rng.random()
+
+
+def synthetic_costs(rng, rows: int, name: str) -> PricedTemplates:
+    """Cents per (template-month, category, line): most rows in one category, some in
+    none (cancelled), some in two (a household whose persons differ); some negative."""
+    costs = np.zeros((rows, len(CATEGORIES), len(LINES)), np.int64)
+    kind = rng.integers(0, 5, rows)  # 0: no cost, 1: two categories, else one
+    for row in range(rows):
+        if kind[row] == 0:
+            continue
+        chosen = rng.choice(len(CATEGORIES), 2 if kind[row] == 1 else 1, replace=False)
+        costs[row, chosen] = rng.integers(-5_000, 400_000, (len(chosen), len(LINES)))
+    return PricedTemplates(name, costs)
+
+
+def plain_bound(values: np.ndarray, share: Fraction) -> int:
+    """The smallest draw with at least ``share`` of the draws at or below it."""
+    ordered = sorted(int(v) for v in values)
+    rank = max(math.ceil(share * len(ordered)) - 1, 0)
+    return ordered[rank]
+
+
+def test_summaries_of_many_tables_and_differences_are_the_plain_computation():
+    """Every row of ``summarise_budgets`` (three tables, two paired differences,
+    countries, categories, total, months and years) against sums of a dense matrix,
+    exact means rounded half up and exact ranks."""
+    rng = np.random.default_rng(3)
+    templates = synthetic_templates([4, 2, 6])
+    months = np.arange(NOV_2026, NOV_2026 + 4)  # Nov 2026 .. Feb 2027: two years
+    draws = 40  # even: some means are halves, rounded up
+    paths = rng.poisson([[[3.0], [1.0], [5.0]]], (draws, 3, len(months)))
+    sampling = sample_templates(paths, templates, rng)
+    rows = templates.count * len(months)
+    priced = [synthetic_costs(rng, rows, name) for name in ("old", "new", "other")]
+    summary = summarise_budgets(
+        sampling, priced, months, (80, 95), differences=[("new", "old"), ("other", "old")]
+    )
+    # dense: (countries, draws, months, tables, categories, lines)
+    dense = sampling.matrix.toarray()
+    per_cell = np.stack([dense @ p.costs.reshape(rows, -1) for p in priced], axis=1)
+    per_cell = per_cell.reshape(3, draws, len(months), 3, len(CATEGORIES), len(LINES))
+    outputs = [
+        ("old", per_cell[:, :, :, 0]),
+        ("new", per_cell[:, :, :, 1]),
+        ("other", per_cell[:, :, :, 2]),
+        ("new - old", per_cell[:, :, :, 1] - per_cell[:, :, :, 0]),
+        ("other - old", per_cell[:, :, :, 2] - per_cell[:, :, :, 0]),
+    ]
+    expected = []
+    for table, cells in outputs:  # cells: countries, draws, months, categories, lines
+        keys = [("country", c, cells[i].sum(axis=2)) for i, c in enumerate(templates.countries)]
+        keys += [("category", k, cells[:, :, :, j].sum(axis=0)) for j, k in enumerate(CATEGORIES)]
+        keys.append(("total", "total", cells.sum(axis=(0, 3))))
+        for level, key, by_month in keys:  # draws, months, lines
+            periods = [("month", month_of(int(m)), by_month[:, i]) for i, m in enumerate(months)]
+            periods += [("year", None, by_month[:, :2].sum(axis=1))]  # Nov, Dec 2026
+            periods += [("year", None, by_month[:, 2:].sum(axis=1))]  # Jan, Feb 2027
+            for (period, month, values), year in zip(
+                periods, [2026, 2026, 2027, 2027, 2026, 2027], strict=True
+            ):
+                for j, line in enumerate(LINES):
+                    v = values[:, j]
+                    row = {
+                        "table": table,
+                        "level": level,
+                        "key": key,
+                        "period": period,
+                        "month": month,
+                        "year": year,
+                        "budget_line": line,
+                        "mean_cents": math.floor(Fraction(int(v.sum()), draws) + Fraction(1, 2)),
+                    }
+                    for level_ in (80, 95):
+                        tail = Fraction(100 - level_, 200)
+                        row[f"lo{level_}"] = plain_bound(v, tail)
+                        row[f"hi{level_}"] = plain_bound(v, 1 - tail)
+                    expected.append(row)
+    expected = pl.DataFrame(expected, schema=summary.schema)
+    assert summary.height == 5 * (3 + 4 + 1) * 6 * len(LINES)
+    assert_frame_equal(summary, expected)
+    assert summary.filter(level="category", key="category 1")["mean_cents"].abs().sum() > 0
+    # one table alone, and the totals alone, are the same rows
+    assert_frame_equal(summarise_budget(sampling, priced[1], months), summary.filter(table="new"))
+    totals = summarise_budgets(
+        sampling,
+        priced,
+        months,
+        differences=[("new", "old"), ("other", "old")],
+        aggregates=("total",),
+    )
+    assert_frame_equal(totals, summary.filter(level="total"))
+
+
+def test_per_draw_figures_and_line_cents_are_the_plain_sums():
+    rows = [georgian("D1"), georgian("D2", status="cancelled"), *syrians()]
+    templates = templates_of(rows)
+    rng = np.random.default_rng(12)
+    paths = rng.poisson(2.0, (20, 2, len(MONTHS)))
+    sampling = sample_templates(paths, templates, rng)
+    pricer = TemplatePricer(templates, MONTHS, T2026)
+    costs = pricer.price(T2026).costs
+    total = costs[:, :, LINES.index("total")].sum(axis=1)
+    assert np.array_equal(pricer.line_cents(T2026, "total"), total)
+    assert np.array_equal(
+        pricer.line_cents(T2025, "return_premium"),
+        pricer.price(T2025).costs[:, :, LINES.index("return_premium")].sum(axis=1),
+    )
+    chosen = MONTHS // 12 == 2027
+    dense = sampling.matrix.toarray().reshape(2, 20, len(MONTHS), -1)
+    expected = np.einsum("cdmr,r->d", dense[:, :, chosen], total)
+    assert np.array_equal(sampling.per_draw(total, chosen), expected)
+    both = sampling.per_draw(np.stack([total, 2 * total], axis=1), chosen)
+    assert np.array_equal(both, np.stack([expected, 2 * expected], axis=1))

@@ -7,6 +7,7 @@ from datetime import date
 
 import numpy as np
 import pytest
+import scipy.sparse as sparse
 
 from models.backtest import BacktestSettings, run_backtest
 from models.forecast import month_index
@@ -30,6 +31,48 @@ def test_negbin_rejects_bad_counts():
         fit_negbin(np.ones((2, 1)), np.array([1.0, -1.0]))
     with pytest.raises(ValueError, match="2 design rows"):
         fit_negbin(np.ones((2, 1)), np.array([1.0]))
+
+
+def test_sparse_and_dense_fits_agree():
+    """The sparse path (sparse X'WX, Cholesky) and the dense one (dense products,
+    general solve) are the same fit: penalties, weights, estimated dispersion."""
+    rng = np.random.default_rng(5)
+    n, k = 600, 12
+    x = np.zeros((n, k))
+    x[:, 0] = 1.0
+    x[np.arange(n), 1 + rng.integers(0, 8, n)] = 1.0  # one-hot groups, as in the volume model
+    x[:, 9] = rng.normal(size=n)
+    x[rng.random(n) < 0.3, 10] = 1.0
+    x[:, 11] = x[:, 9] * x[:, 10]
+    truth = np.concatenate([[1.0], rng.normal(0, 0.5, 8), [0.2, -0.4, 0.1]])
+    y = negbin_counts(np.exp(x @ truth), 0.2, rng)
+    penalty = np.concatenate([[0.0], np.full(8, 0.25), [1.0, 0.5, 2.0]])
+    weights = 0.5 ** (rng.random(n) * 2)
+    dense = fit_negbin(x, y, penalty=penalty, weights=weights)
+    fitted = fit_negbin(sparse.csr_array(x), y, penalty=penalty, weights=weights)
+    assert dense.iterations == fitted.iterations
+    assert np.max(np.abs(fitted.coef - dense.coef)) < 1e-8
+    assert np.max(np.abs(fitted.cov - dense.cov)) < 1e-8
+    assert abs(fitted.alpha - dense.alpha) < 1e-8
+    fixed = fit_negbin(sparse.csr_matrix(x), y, penalty=penalty, alpha=0.3)
+    assert np.max(np.abs(fixed.coef - fit_negbin(x, y, penalty=penalty, alpha=0.3).coef)) < 1e-8
+
+
+def test_the_volume_models_sparse_design_is_its_dense_design():
+    countries, first, counts, policy = simulated_panel(np.random.default_rng(2), effect=0.5)
+    groups = {"A": "big", "B": "big", "C": "small"}
+    model = fit_volume(countries, first, counts, [policy], VolumeSettings(), groups)
+    months = np.arange(first, first + counts.shape[1])
+    design = model.layout.design(months)
+    assert design.shape[1] == len(model.names)
+    assert np.array_equal(model.layout.sparse_design(months).toarray(), design)
+    future = np.arange(first + counts.shape[1], first + counts.shape[1] + 14)
+    assert np.array_equal(model.layout.sparse_design(future).toarray(), model.layout.design(future))
+    # the fit on the sparse design is the fit on the dense one
+    dense = fit_volume(countries, first, counts, [policy], VolumeSettings(), groups, dense=True)
+    assert dense.names == model.names
+    assert np.max(np.abs(dense.fit.coef - model.fit.coef)) < 1e-8
+    assert np.max(np.abs(dense.fit.cov - model.fit.cov)) < 1e-8
 
 
 def simulated_panel(rng, effect: float, months: int = 60):

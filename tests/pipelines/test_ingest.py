@@ -234,3 +234,165 @@ def test_warehouse_locked_by_another_writer_gets_a_clear_message(tmp_path, capsy
     finally:
         holder.kill()
         holder.wait()
+
+
+# ---------------------------------------------------------------------------
+# Blank records, the quarantine preview, supersession within a run, dialects
+# ---------------------------------------------------------------------------
+
+
+def test_blank_records_are_neither_read_nor_quarantined(con, tmp_path):
+    from data_contracts.row_model import COLUMNS
+
+    lines = write_csv(tmp_path / "x.csv", mixed_rows(), delimiter=";").read_text().splitlines()
+    blank = ";" * (len(COLUMNS) - 1)
+    lines[2:2] = [blank, "  ", ""]  # records 2, 3 and 4 are blank
+    path = tmp_path / "blank.csv"
+    path.write_text("\n".join(lines + [blank]) + "\n")
+    outcome = ingest_file(con, path)
+    assert (outcome.rows_read, outcome.rows_accepted, outcome.rows_quarantined) == (5, 4, 1)
+    rows = [
+        r for (r,) in con.execute("SELECT source_row FROM dossier_persons ORDER BY 1").fetchall()
+    ]
+    assert rows == [1, 5, 6, 7]  # as delivered: the blank records keep their numbers
+    assert con.execute("SELECT source_row FROM quarantine").fetchall() == [(8,)]
+    assert row_accounting_problems(con) == []
+
+
+def bad_children(count: int) -> list[dict]:
+    """A valid household, then ``count`` children naming a parent who is not there."""
+    rows = household()
+    for i in range(count):
+        rows.append(
+            person(
+                person_id=f"P09{i:02d}",
+                role="child",
+                age_at_registration="7",
+                annex_parent_id=f"SECRET-{i}",
+            )
+        )
+    return rows
+
+
+def test_summary_previews_the_first_quarantined_rows_without_their_values(con, tmp_path):
+    outcome = ingest_file(con, write_csv(tmp_path / "a b.csv", bad_children(5)))
+    lines = outcome.summary().splitlines()
+    assert lines[0].startswith("a b.csv: 8 rows read, 3 accepted")
+    assert lines[1:] == [
+        "      row 4: annex_parent_id '…' is not a person in the same dossier",
+        "      row 5: annex_parent_id '…' is not a person in the same dossier",
+        "      row 6: annex_parent_id '…' is not a person in the same dossier",
+        "      … and 2 more: reab quarantine --file 'a b.csv'",
+    ]
+    assert "SECRET" not in outcome.summary()
+    stored = [
+        r for (r,) in con.execute("SELECT reason FROM quarantine ORDER BY source_row").fetchall()
+    ]
+    assert "annex_parent_id 'SECRET-0' is not" in stored[0]  # kept whole in the quarantine
+
+
+def test_summary_lists_every_quarantined_row_when_there_are_few(con, tmp_path):
+    outcome = ingest_file(con, write_csv(tmp_path / "a.csv", mixed_rows()))
+    assert outcome.summary().splitlines()[1:] == [
+        "      row 5: age_at_registration: '…' is above the maximum 120"
+    ]
+
+
+def test_cli_prints_the_preview(tmp_path, capsys):
+    path = write_csv(tmp_path / "a.csv", bad_children(4))
+    assert reab(["ingest", str(path), "--db", str(tmp_path / "wh.duckdb")]) == 0
+    out = capsys.readouterr().out
+    assert "      row 4: annex_parent_id '…' is not a person in the same dossier" in out
+    assert "      … and 1 more: reab quarantine --file a.csv" in out
+    assert "SECRET" not in out
+
+
+def test_supersession_within_one_run_keeps_the_latest_valid_version(con, tmp_path):
+    first = household("D0001", 1) + household("D0002", 4)
+    write_csv(tmp_path / "1.csv", first)
+    second = [dict(r, age_at_registration="35") if r["role"] != "child" else r for r in first[:3]]
+    write_csv(tmp_path / "2.csv", second + household("D0003", 7))
+    third = [
+        dict(first[2], medical_basic="ja"),  # D0001's child, again (first in 1, then 2)
+        dict(first[4], sex="X"),  # D0002's partner
+        dict(first[5], registration_date="2026-02-31"),  # invalid: keeps file 1's child
+    ]
+    write_csv(tmp_path / "3.csv", third)
+    outcomes = ingest_paths(con, [tmp_path])
+    assert [(o.rows_new, o.rows_superseding, o.rows_quarantined) for o in outcomes] == [
+        (6, 0, 0),
+        (3, 3, 0),
+        (0, 2, 1),
+    ]
+    stored = dict(con.execute("SELECT person_id, source_file FROM dossier_persons").fetchall())
+    assert stored == {
+        "P0001": "2.csv",
+        "P0002": "2.csv",
+        "P0003": "3.csv",
+        "P0004": "1.csv",
+        "P0005": "3.csv",
+        "P0006": "1.csv",
+        "P0007": "2.csv",
+        "P0008": "2.csv",
+        "P0009": "2.csv",
+    }
+    assert (
+        scalar(con, "SELECT age_at_registration FROM dossier_persons WHERE person_id = 'P0001'")
+        == 35
+    )
+    assert row_accounting_problems(con) == []
+
+
+def test_files_of_both_dialects_in_one_run_are_each_read_in_their_own(con, tmp_path):
+    write_csv(tmp_path / "a.csv", [person(ticket_cost_eur="1234.5")])
+    write_csv(
+        tmp_path / "b.csv",
+        [person(dossier_id="D2", person_id="P2", ticket_cost_eur="1.234,56")],
+        delimiter=";",
+    )
+    write_csv(tmp_path / "c.csv", [person(dossier_id="D3", person_id="P3", ticket_cost_eur="1.5")])
+    ingest_paths(con, [tmp_path])
+    amounts = con.execute(
+        "SELECT dossier_id, ticket_cost_eur::VARCHAR FROM dossier_persons ORDER BY 1"
+    ).fetchall()
+    assert amounts == [("D0001", "1234.50"), ("D2", "1234.56"), ("D3", "1.50")]
+
+
+def test_a_file_that_cannot_be_opened_is_rejected_and_the_others_go_in(con, tmp_path):
+    good = write_csv(tmp_path / "a.csv", [person()])
+    outcomes = ingest_paths(con, [tmp_path / "gone.csv", good])
+    assert outcomes[0].rejected and "cannot open" in outcomes[0].message
+    assert outcomes[1].status == "ingested" and count(con, "dossier_persons") == 1
+
+
+def test_the_same_content_twice_in_one_run_is_ingested_once(con, tmp_path):
+    path = write_csv(tmp_path / "a.csv", mixed_rows())
+    (tmp_path / "b.csv").write_bytes(path.read_bytes())
+    outcomes = ingest_paths(con, [tmp_path])
+    assert [o.status for o in outcomes] == ["ingested_with_quarantine", "already_ingested"]
+    assert count(con, "ingested_files") == 1 and row_accounting_problems(con) == []
+
+
+def test_stored_dataset_validation_is_the_vectorised_verdict(con, tmp_path):
+    from data_contracts.dataset_expectations import DatasetValidation
+
+    outcome = ingest_file(con, write_csv(tmp_path / "a.csv", mixed_rows()))
+    stored = DatasetValidation.from_json(
+        scalar(con, "SELECT dataset_validation FROM ingested_files")
+    )
+    assert stored.success and stored.row_count == outcome.rows_accepted == 4
+    assert stored.to_json() == outcome.dataset_validation
+
+
+def test_reab_ingest_does_not_import_great_expectations(tmp_path):
+    path = write_csv(tmp_path / "a.csv", mixed_rows())
+    code = (
+        "import sys; from pipelines.cli import main; "
+        f"code = main(['ingest', {str(path)!r}, '--db', {str(tmp_path / 'wh.duckdb')!r}]); "
+        "assert code == 0, code; "
+        "print('GX' if any(m.startswith('great_expectations') for m in sys.modules) else 'no GX')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1] == "no GX"

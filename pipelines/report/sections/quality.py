@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from data_contracts.reasons import without_values_sql
 from pipelines.report.model import Column, Section, Table
 from pipelines.report.sections.common import PAGE_ROWS, Context, label_of
 from pipelines.warehouse import query_frame
@@ -20,10 +21,9 @@ def quality_section(ctx: Context) -> tuple[Section, tuple[int, int]]:
     )
     reasons = query_frame(
         ctx.con,
-        """WITH parts AS (
+        f"""WITH parts AS (
                -- one reason per rule broken; quoted values (maybe ids) left out
-               SELECT unnest(string_split(
-                          regexp_replace(reason, '''[^'']*''', '''…''', 'g'), '; ')) AS part
+               SELECT unnest(string_split({without_values_sql("reason")}, '; ')) AS part
                FROM quarantine)
            SELECT CASE WHEN part LIKE '%:%' THEN split_part(part, ':', 1) ELSE part END
                       AS rule,
