@@ -1,12 +1,17 @@
-"""Ingest throughput and peak memory on the demo extracts.
+"""Ingest throughput and peak memory on the demo extracts, against DuckDB's own reader.
 
     .venv/bin/python benchmarks/ingest.py --scale 1
-    .venv/bin/python benchmarks/ingest.py --scale 100 --keep /tmp/reab-bench
+    .venv/bin/python benchmarks/ingest.py --scale 20 --keep /tmp/reab-bench
 
 Writes the demo extracts at the given scale (unless --extracts names a folder that
-already holds them), ingests them into a fresh warehouse in a child process, and
-prints rows, seconds, rows/s and the child's peak RSS. A second ingest of the same
-files measures the cost of recognising files already ingested.
+already holds them), then, each in a child process:
+
+- ingests them into a fresh warehouse: rows, seconds, rows/s and the child's peak RSS;
+- reads the same files with DuckDB's own ``read_csv`` (or ``read_parquet``) into a
+  table of a fresh database file: seconds, and the ratio reab / DuckDB;
+- ingests them again (every file recognised as already ingested);
+- runs ``reab ingest`` on a 16-row file (the first rows of the first extract) into a
+  fresh warehouse: the wall time of the whole command, imports included.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SMALL_ROWS = 16
 
 CHILD = """
 import json, sys, time
@@ -40,18 +46,57 @@ print(json.dumps({
 }))
 """
 
+# DuckDB's own reader on the same files: one glob, each file sniffed on its own (the
+# extracts mix ',' and ';' dialects), into a table of a fresh database file.
+DUCKDB_CHILD = """
+import json, sys, time
+import duckdb
+from pipelines.warehouse import memory_limit
+db, folder, reader = sys.argv[1:4]
+start = time.perf_counter()
+con = duckdb.connect(db, config={"memory_limit": memory_limit()})
+con.execute("SET enable_progress_bar = false")
+source = (
+    f"read_csv('{folder}/*.csv', union_by_name = true)" if reader == "csv"
+    else f"read_parquet('{folder}/*.parquet', union_by_name = true)"
+)
+con.execute(f"CREATE TABLE extract_rows AS SELECT * FROM {source}")
+rows = con.execute("SELECT count(*) FROM extract_rows").fetchall()[0][0]
+con.close()
+print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
+"""
 
-def ingest_in_child(db: Path, extracts: Path) -> tuple[dict, float]:
+
+def run_child(code: str, *args: str) -> tuple[dict, float]:
+    """The child's JSON figures and the peak RSS (MiB) of the children so far."""
     result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(db), str(extracts)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True
     )
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
-    return figures, peak_kib / 1024
+    return json.loads(result.stdout.strip().splitlines()[-1]), peak_kib / 1024
+
+
+def small_file(extracts: Path, work: Path) -> Path:
+    """The header and the first ``SMALL_ROWS`` rows of the first CSV extract."""
+    first = sorted(extracts.glob("*.csv"))[0]
+    lines = first.read_bytes().splitlines(keepends=True)[: SMALL_ROWS + 1]
+    path = work / "small.csv"
+    path.write_bytes(b"".join(lines))
+    return path
+
+
+def command_seconds(path: Path, db: Path) -> float:
+    """Wall time of ``reab ingest PATH --db DB``, from start to exit."""
+    reab = Path(sys.executable).parent / "reab"
+    db.unlink(missing_ok=True)
+    start = time.perf_counter()
+    subprocess.run(
+        [str(reab), "ingest", str(path), "--db", str(db)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -79,7 +124,7 @@ def main() -> None:
         size_mb = sum(p.stat().st_size for p in extracts.iterdir()) / 2**20
         db = work / "bench.duckdb"
         db.unlink(missing_ok=True)
-        first, peak_mb = ingest_in_child(db, extracts)
+        first, peak_mb = run_child(CHILD, str(db), str(extracts))
         rate = first["rows_read"] / first["seconds"]
         print(
             f"ingest: {first['files']} files, {size_mb:.0f} MiB, {first['rows_read']:,} rows "
@@ -87,9 +132,25 @@ def main() -> None:
             f"{first['persons_stored']:,} persons stored, "
             f"{first['rows_quarantined']:,} quarantined; peak RSS {peak_mb:,.0f} MiB"
         )
-        again, _ = ingest_in_child(db, extracts)
+        reader = "csv" if any(extracts.glob("*.csv")) else "parquet"
+        plain_db = work / "duckdb_read.duckdb"
+        plain_db.unlink(missing_ok=True)
+        plain, _ = run_child(DUCKDB_CHILD, str(plain_db), str(extracts), reader)
+        print(
+            f"DuckDB read_{reader} of the same files into a table: {plain['rows']:,} rows in "
+            f"{plain['seconds']:.1f} s = {plain['rows'] / plain['seconds']:,.0f} rows/s; "
+            f"reab / DuckDB = {first['seconds'] / plain['seconds']:.2f}"
+        )
+        again, _ = run_child(CHILD, str(db), str(extracts))
         print(f"re-ingest of the same files (all recognised): {again['seconds']:.1f} s")
         print(f"warehouse file: {db.stat().st_size / 2**20:,.0f} MiB")
+        if reader == "csv":
+            small = small_file(extracts, work)
+            seconds = command_seconds(small, work / "small.duckdb")
+            print(
+                f"`reab ingest` of a {SMALL_ROWS}-row file into a fresh warehouse: "
+                f"{seconds:.2f} s wall, imports included"
+            )
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
