@@ -128,7 +128,7 @@ def ingest_paths(
     known = con.execute("SELECT content_hash FROM ingested_files").fetchall()
     seen = {digest for (digest,) in known}
     outcomes = []
-    with _run_checkpoints(con), _ahead(_batches(files, seen)) as prepared:
+    with _run_checkpoints(con), _ahead(_prepare(files, seen)) as prepared:
         for number, item in enumerate(prepared, start=1):
             if progress:
                 progress(f"[{number}/{len(files)}] {item.path}")
@@ -174,6 +174,7 @@ def ingest_file(
 # Files are checked together until a batch holds this many rows: the row checks cost
 # a few milliseconds a call whatever the size, which small files would pay each.
 BATCH_ROWS = 50_000
+FIRST_BATCH_ROWS = 5_000  # the first batch small: the writing starts early
 
 
 @dataclass
@@ -190,24 +191,22 @@ class _Prepared:
 
 
 def _prepare(files: Iterable[Path], seen: set[str]) -> Iterator[_Prepared]:
-    """Each file read and row-checked, in order."""
-    for batch in _batches(files, seen):
-        yield from batch
+    """Each file read and checked on its own, in order.
 
-
-def _batches(files: Iterable[Path], seen: set[str]) -> Iterator[list[_Prepared]]:
-    """The files read and row-checked in batches of about ``BATCH_ROWS`` rows."""
+    The files are read a batch at a time (``FIRST_BATCH_ROWS`` rows, then
+    ``BATCH_ROWS``) and their rows checked in one call per batch; each file's rows are
+    then split and judged on their own as the file is handed on.
+    """
     batch: list[_Prepared] = []
-    rows = 0
+    rows, limit = 0, FIRST_BATCH_ROWS
     for path in files:
         item = _read(path, seen)
         batch.append(item)
         rows += item.raw.frame.height if item.raw else 0
-        if rows >= BATCH_ROWS:
-            yield _checked(batch)
-            batch, rows = [], 0
-    if batch:
-        yield _checked(batch)
+        if rows >= limit:
+            yield from _checked(batch)
+            batch, rows, limit = [], 0, BATCH_ROWS
+    yield from _checked(batch)
 
 
 def _read(path: Path, seen: set[str]) -> _Prepared:
@@ -225,31 +224,49 @@ def _read(path: Path, seen: set[str]) -> _Prepared:
 
 
 @dataclass
+class _Outcome:
+    """A file's rows split by the dossier rules, for one judgement of its dossiers."""
+
+    reasons: pl.Series  # the dossier rules' reason per valid row (null: accepted)
+    accepted: pl.DataFrame  # typed contract columns + source_row
+    quarantined: pl.DataFrame  # source_row, reason, raw_values (JSON), in file order
+    validation: str  # the dataset expectations on the accepted rows (JSON)
+
+
+@dataclass
 class _Checked:
     """What a file's rows say on their own, before the warehouse is consulted."""
 
     valid: pl.DataFrame  # rows that met the row contract: typed columns + source_row
     rejected: pl.DataFrame  # the others: source_row, reason, raw_values (JSON)
     dossiers: object  # the valid rows' dossier ids (Arrow), to look up in the warehouse
-    # The dataset expectations on ``valid``: the file's verdict when no dossier rule
-    # rejects a row (the usual case); otherwise evaluated again on the accepted rows.
-    validation: str
+    # The file judged as if none of its dossiers were in the warehouse: its outcome
+    # whenever the dossier rules say the same once the warehouse's rows are known.
+    alone: _Outcome
 
 
-def _checked(batch: list[_Prepared]) -> list[_Prepared]:
-    """``check_rows`` over the batch's files at once (per dialect), split back per file."""
+def _checked(batch: list[_Prepared]) -> Iterator[_Prepared]:
+    """``check_rows`` over the batch's files at once (per dialect), then file by file."""
+    checked: dict[int, pl.DataFrame] = {}
     for decimal_comma in (False, True):
-        group = [i for i in batch if i.raw and i.raw.decimal_comma == decimal_comma]
+        group = [
+            i
+            for i, item in enumerate(batch)
+            if item.raw and item.raw.decimal_comma == decimal_comma
+        ]
         if not group:
             continue
-        frames = [i.raw.frame for i in group]
+        frames = [batch[i].raw.frame for i in group]
         together = frames[0] if len(frames) == 1 else pl.concat(frames, rechunk=True)
-        checked = check_rows(together, decimal_comma=decimal_comma)
+        rows = check_rows(together, decimal_comma=decimal_comma)
         offset = 0
-        for item, frame in zip(group, frames, strict=True):
-            item.checked = _split(item.raw, checked.slice(offset, frame.height))
+        for i, frame in zip(group, frames, strict=True):
+            checked[i] = rows.slice(offset, frame.height)
             offset += frame.height
-    return batch
+    for i, item in enumerate(batch):
+        if i in checked:
+            item.checked = _split(item.raw, checked.pop(i))
+        yield item
 
 
 def _split(raw: RawExtract, checked: pl.DataFrame) -> _Checked:
@@ -270,8 +287,22 @@ def _split(raw: RawExtract, checked: pl.DataFrame) -> _Checked:
         valid=valid,
         rejected=rejected,
         dossiers=_arrow(valid.select(pl.col("dossier_id").unique())),
-        validation=check_dataset(valid.select(COLUMNS)).to_json(),
+        alone=_outcome(raw, valid, rejected, check_dossiers(valid)),
     )
+
+
+def _outcome(
+    raw: RawExtract, valid: pl.DataFrame, rejected: pl.DataFrame, reasons: pl.Series
+) -> _Outcome:
+    if reasons.null_count() == valid.height:
+        accepted, quarantined = valid, rejected
+    else:
+        broken = reasons.is_not_null()
+        failed = valid.select(SOURCE_ROW).filter(broken).with_columns(reasons.filter(broken))
+        accepted = valid.filter(~broken)
+        quarantined = pl.concat([rejected, _with_raw_values(raw, failed)]).sort(SOURCE_ROW)
+    validation = check_dataset(accepted.select(COLUMNS)).to_json()
+    return _Outcome(reasons, accepted, quarantined, validation)
 
 
 def _with_raw_values(raw: RawExtract, rejected: pl.DataFrame) -> pl.DataFrame:
@@ -283,14 +314,14 @@ def _with_raw_values(raw: RawExtract, rejected: pl.DataFrame) -> pl.DataFrame:
 
 
 @contextmanager
-def _ahead(batches: Iterator[list[_Prepared]]) -> Iterator[Iterator[_Prepared]]:
-    """The files of ``batches``, the next batch produced in a second thread meanwhile.
+def _ahead(items: Iterator[_Prepared], depth: int = 4) -> Iterator[Iterator[_Prepared]]:
+    """``items`` produced in a second thread, up to ``depth`` files ahead of the reader.
 
     polars and DuckDB both release the GIL while they work, so the next files are read
-    and checked while the current ones are written. An exception in the thread reaches
+    and checked while the current one is written. An exception in the thread reaches
     the reader; leaving the block early stops the thread.
     """
-    buffer: queue.Queue = queue.Queue(maxsize=1)
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
     done = object()
 
@@ -305,8 +336,8 @@ def _ahead(batches: Iterator[list[_Prepared]]) -> Iterator[Iterator[_Prepared]]:
 
     def produce() -> None:
         try:
-            for batch in batches:
-                if not put((batch, None)):
+            for item in items:
+                if not put((item, None)):
                     return
             put((done, None))
         except BaseException as exc:  # noqa: BLE001 - handed to the reader
@@ -314,12 +345,12 @@ def _ahead(batches: Iterator[list[_Prepared]]) -> Iterator[Iterator[_Prepared]]:
 
     def consume() -> Iterator[_Prepared]:
         while True:
-            batch, error = buffer.get()
+            item, error = buffer.get()
             if error is not None:
                 raise error
-            if batch is done:
+            if item is done:
                 return
-            yield from batch
+            yield item
 
     worker = threading.Thread(target=produce, name="reab-ingest-read", daemon=True)
     worker.start()
@@ -398,19 +429,19 @@ def _judge(con: duckdb.DuckDBPyConnection, raw: RawExtract, checked: _Checked) -
     and a superset of the rows the file supersedes).
     """
     known = _known_rows(con, checked.dossiers)
-    valid = checked.valid
-    reasons = check_dossiers(valid, known.drop("row_id"))
-    if reasons.null_count() == valid.height:
-        accepted, quarantined, validation = valid, checked.rejected, checked.validation
-    else:
-        broken = reasons.is_not_null()
-        failed = valid.select(SOURCE_ROW).filter(broken).with_columns(reasons.filter(broken))
-        accepted = valid.filter(~broken)
-        quarantined = pl.concat([checked.rejected, _with_raw_values(raw, failed)])
-        quarantined = quarantined.sort(SOURCE_ROW)
-        validation = check_dataset(accepted.select(COLUMNS)).to_json()
+    outcome = checked.alone
+    if known.height:
+        # The dossier rules are judged per dossier: only the rows of the dossiers the
+        # warehouse holds can be judged otherwise than the file alone judged them.
+        valid = checked.valid
+        rows = valid["dossier_id"].is_in(known["dossier_id"].unique().implode()).arg_true()
+        again = check_dossiers(valid[rows], known.drop("row_id"))
+        reasons = outcome.reasons.clone().scatter(rows, again)
+        if not reasons.equals(outcome.reasons, null_equal=True):
+            outcome = _outcome(raw, valid, checked.rejected, reasons)
+    accepted = outcome.accepted
     superseded = known.join(accepted.select(KEYS), on=KEYS, how="semi").select("row_id")
-    return _Judged(accepted, quarantined, superseded, validation)
+    return _Judged(accepted, outcome.quarantined, superseded, outcome.validation)
 
 
 KNOWN_SCHEMA = {

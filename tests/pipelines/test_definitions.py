@@ -227,3 +227,53 @@ def test_monitoring_assets_show_new_alarms_as_a_failed_check(tmp_path):
     again = run()
     checks = {e.check_name: e for e in again.get_asset_check_evaluations()}
     assert checks[monitoring_defs.NO_NEW_MISUSE_ALARMS].passed  # seen before: not new
+
+
+def run_ingest_job(db: Path, landing: Path):
+    result = defs.resolve_job_def("ingest_job").execute_in_process(
+        run_config={
+            "resources": {"warehouse": {"config": {"database": str(db)}}},
+            "ops": {"ingest_extracts": {"config": {"paths": [str(landing)]}}},
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    (check,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == ingest_defs.DATASET_EXPECTATIONS
+    ]
+    return check
+
+
+def test_dataset_check_runs_great_expectations_on_the_files_of_its_run(tmp_path):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    write_csv(landing / "2026-02.csv", household())
+    write_csv(landing / "2026-03.csv", household(dossier="D0002", first_person=4))
+    db = tmp_path / "wh.duckdb"
+    check = run_ingest_job(db, landing)
+    assert check.passed
+    assert check.metadata["gx_files_this_run"].value == 2
+    assert check.metadata["gx_disagreements"].value == []
+    again = run_ingest_job(db, landing)  # nothing new: GX has nothing to run on
+    assert again.passed and again.metadata["gx_files_this_run"].value == 0
+
+
+def test_dataset_check_fails_when_a_file_breaks_an_expectation(tmp_path):
+    # A correction that repeats only a dossier's child is accepted (the dossier rules
+    # judge the dossier with the warehouse's rows), but the file on its own has a
+    # dossier without principal: both evaluations of the expectations fail it.
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    rows = household()
+    write_csv(landing / "2026-02.csv", rows)
+    write_csv(landing / "2026-03.csv", [dict(rows[2], medical_basic="ja")])
+    check = run_ingest_job(tmp_path / "wh.duckdb", landing)
+    assert not check.passed
+    (stored,) = check.metadata["failed_files"].value
+    (by_gx,) = check.metadata["gx_failed_files"].value
+    assert stored["file"] == by_gx["file"] == "2026-03.csv"
+    assert "every dossier has exactly one principal: 1 unexpected" in by_gx["failures"]
+    assert stored["failures"] == by_gx["failures"]
+    assert check.metadata["gx_disagreements"].value == []

@@ -396,3 +396,19 @@ def test_reab_ingest_does_not_import_great_expectations(tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.splitlines()[-1] == "no GX"
+
+
+def test_a_dossier_judged_with_the_warehouse_rows_can_fail_where_the_file_alone_passes(
+    con, tmp_path
+):
+    write_csv(tmp_path / "1.csv", household())  # D0001: principal P0001, partner, child
+    # Another principal for D0001 (alone, the file's dossier has one principal), and a
+    # new dossier that is fine either way.
+    rival = person(person_id="P0077")
+    write_csv(tmp_path / "2.csv", [rival, person(dossier_id="D0009", person_id="P0090")])
+    first, second = ingest_paths(con, [tmp_path])
+    assert (second.rows_accepted, second.rows_quarantined) == (1, 1)
+    reason = scalar(con, "SELECT reason FROM quarantine")
+    assert reason == "dossier has 2 principals (exactly one required)"
+    assert count(con, "dossier_persons", "dossier_id = 'D0001'") == 3
+    assert row_accounting_problems(con) == []
