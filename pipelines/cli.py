@@ -35,6 +35,14 @@ def _existing_warehouse(verb: str, args: argparse.Namespace, hint: str) -> Path 
     return None
 
 
+def _limit(text: str) -> int:
+    """``--limit N``: a count of rows to list, 0 for all (argparse exits 2 otherwise)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (all) or more, not {value}")
+    return value
+
+
 def _month_argument(verb: str, text: str | None):
     """``--month YYYY-MM`` as the first day of that month; None when not given; False
     (after saying why) when it is not a month."""
@@ -247,9 +255,6 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     db = _existing_warehouse("quarantine", args, "ingest extracts first (reab ingest)")
     if db is None:
         return 2
-    if args.limit < 0:
-        _say(f"reab quarantine: --limit must be 0 (all) or more, not {args.limit}")
-        return 2
     with connect(db, read_only=True) as con:
         where, params = "", {}
         if args.file:
@@ -301,9 +306,6 @@ def cmd_persons(args: argparse.Namespace) -> int:
 
     db = _existing_warehouse("persons", args, "ingest extracts first (reab ingest)")
     if db is None:
-        return 2
-    if args.limit < 0:
-        _say(f"reab persons: --limit must be 0 (all) or more, not {args.limit}")
         return 2
     conditions, params = [], {}
     if args.dossier:
@@ -805,7 +807,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quarantine.add_argument("--file", default=None, help="one file (its name or file id)")
     quarantine.add_argument(
-        "--limit", type=int, default=50, help="rows to list (default 50; 0 lists all)"
+        "--limit", type=_limit, default=50, help="rows to list (default 50; 0 lists all)"
     )
     _db_argument(quarantine)
     quarantine.set_defaults(func=cmd_quarantine)
@@ -818,7 +820,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--country", default=None, help="nationality or return country (ISO alpha-3, e.g. MNG)"
     )
     persons.add_argument(
-        "--limit", type=int, default=20, help="persons to list (default 20; 0 lists all)"
+        "--limit", type=_limit, default=20, help="persons to list (default 20; 0 lists all)"
     )
     _db_argument(persons)
     persons.set_defaults(func=cmd_persons)
