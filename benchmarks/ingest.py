@@ -9,6 +9,9 @@ already holds them), then, each in a child process:
 - ingests them into a fresh warehouse: rows, seconds, rows/s and the child's peak RSS;
 - reads the same files with DuckDB's own ``read_csv`` (or ``read_parquet``) into a
   table of a fresh database file: seconds, and the ratio reab / DuckDB;
+- appends the rows reab stored, already typed, to a fresh warehouse in reab's batches
+  (DuckDB's storage cost alone, the floor under any ingest through DuckDB): the ratio
+  reab / floor;
 - ingests them again (every file recognised as already ingested);
 - runs ``reab ingest`` on a 16-row file (the first rows of the first extract) into a
   fresh warehouse: the wall time of the whole command, imports included.
@@ -64,6 +67,30 @@ con.execute(f"CREATE TABLE extract_rows AS SELECT * FROM {source}")
 rows = con.execute("SELECT count(*) FROM extract_rows").fetchall()[0][0]
 con.close()
 print(json.dumps({"seconds": time.perf_counter() - start, "rows": rows}))
+"""
+
+
+# DuckDB's storage cost alone: the rows reab stored, already typed, appended to a fresh
+# database file in reab's batches (one transaction each) and checkpointed — the floor
+# under any ingest that writes them through DuckDB.
+DUCKDB_WRITE_CHILD = """
+import json, sys, time
+from pipelines.ingest import BATCH_ROWS
+from pipelines.warehouse import connect, memory_limit
+source, target = sys.argv[1:3]
+with connect(source, read_only=True) as ro:
+    rows = ro.sql("SELECT * FROM dossier_persons").to_arrow_table()
+with connect(target) as con:
+    con.execute("SET checkpoint_threshold = '256MB'")
+    start = time.perf_counter()
+    for offset in range(0, rows.num_rows, BATCH_ROWS):
+        batch = rows.slice(offset, BATCH_ROWS)
+        con.begin()
+        con.execute("INSERT INTO dossier_persons SELECT * FROM batch")
+        con.commit()
+    con.execute("CHECKPOINT")
+    seconds = time.perf_counter() - start
+print(json.dumps({"seconds": seconds, "rows": rows.num_rows}))
 """
 
 
@@ -140,6 +167,14 @@ def main() -> None:
             f"DuckDB read_{reader} of the same files into a table: {plain['rows']:,} rows in "
             f"{plain['seconds']:.1f} s = {plain['rows'] / plain['seconds']:,.0f} rows/s; "
             f"reab / DuckDB = {first['seconds'] / plain['seconds']:.2f}"
+        )
+        floor_db = work / "duckdb_write.duckdb"
+        floor_db.unlink(missing_ok=True)
+        floor, _ = run_child(DUCKDB_WRITE_CHILD, str(db), str(floor_db))
+        print(
+            f"DuckDB appending the {floor['rows']:,} stored rows, already typed, in reab's "
+            f"batches: {floor['seconds']:.1f} s = {floor['rows'] / floor['seconds']:,.0f} rows/s "
+            f"(the storage floor); reab / floor = {first['seconds'] / floor['seconds']:.2f}"
         )
         again, _ = run_child(CHILD, str(db), str(extracts))
         print(f"re-ingest of the same files (all recognised): {again['seconds']:.1f} s")

@@ -1,15 +1,16 @@
-"""Ingest extract files into the warehouse: each file in one transaction, no row lost.
+"""Ingest extract files into the warehouse: each file whole or not at all, no row lost.
 
 Per file: read it (``data_contracts.readers``), type and check every row
-(``row_checks``); then, in one transaction, judge the dossiers as they will stand
-after this file, evaluate the dataset expectations on the accepted rows
-(``dataset_expectations``, vectorised), record the file, quarantine the rejected rows
-with their raw values, and replace the earlier versions of the accepted
-``(dossier_id, person_id)`` pairs.
+(``row_checks``), judge the dossiers as they will stand after this file, evaluate the
+dataset expectations on the accepted rows (``dataset_expectations``, vectorised),
+record the file, quarantine the rejected rows with their raw values, and replace the
+earlier versions of the accepted ``(dossier_id, person_id)`` pairs.
 
-The warehouse is read once per file: the rows of the file's dossiers (with their
-``rowid``) tell both how the dossiers will stand and which rows the file supersedes,
-which are then deleted by ``rowid``.
+Files are written a batch (``BATCH_ROWS`` rows) per transaction: a crash leaves the
+interrupted batch's files unrecorded, never part of a file. The warehouse is read
+once per batch: the rows of its files' dossiers (with their ``rowid``), which are then
+followed in memory file by file; they tell both how each dossier will stand and which
+rows a file supersedes, which are then deleted by ``rowid``.
 
 The latest file ingested wins; a folder is ingested in file-name order (monthly
 extracts named by month sort chronologically). A file already ingested (same
@@ -117,25 +118,23 @@ def ingest_paths(
     progress: Progress | None = None,
     on_accepted: AcceptedRows | None = None,
 ) -> list[FileOutcome]:
-    """Ingest files and folders in order, one transaction per file.
+    """Ingest files and folders in order, a batch of files per transaction.
 
     The files are read and their rows checked a batch ahead, in a second thread, while
-    this one writes the files before them: reading and row checks need nothing from
+    this one writes the batch before them: reading and row checks need nothing from
     the warehouse; each file's dossiers are judged against the warehouse as it stands
-    once the files before it are written.
+    once the files before it are written. A batch (``BATCH_ROWS`` rows) is committed
+    whole or not at all, so every file is too: a crash leaves the files of the batch
+    it interrupted unrecorded, and the next run ingests them.
     """
     files = extract_files(paths)
     known = con.execute("SELECT content_hash FROM ingested_files").fetchall()
     seen = {digest for (digest,) in known}
-    outcomes = []
-    with _run_checkpoints(con), _ahead(_prepare(files, seen)) as prepared:
-        for number, item in enumerate(prepared, start=1):
-            if progress:
-                progress(f"[{number}/{len(files)}] {item.path}")
-            outcome = _ingest_prepared(con, item, progress, on_accepted)
-            if progress:
-                progress("    " + outcome.summary())
-            outcomes.append(outcome)
+    say = progress or (lambda _message: None)
+    outcomes: list[FileOutcome] = []
+    with _run_checkpoints(con), _ahead(_prepare(files, seen)) as batches:
+        for batch in batches:
+            outcomes += _ingest_batch(con, batch, len(outcomes), len(files), say, on_accepted)
     return outcomes
 
 
@@ -143,7 +142,7 @@ def ingest_paths(
 def _run_checkpoints(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Checkpoint once at the end of a run rather than every few files.
 
-    Every file is still committed on its own (to the write-ahead log, which a crash
+    Every batch is still committed on its own (to the write-ahead log, which a crash
     replays); only the rewriting of the table's storage is gathered at the end.
     """
     before = scalar(con, "SELECT current_setting('checkpoint_threshold')")
@@ -163,17 +162,21 @@ def ingest_file(
     on_accepted: AcceptedRows | None = None,
 ) -> FileOutcome:
     """Ingest one file (in one transaction)."""
-    (item,) = _prepare([Path(path)], set())
-    return _ingest_prepared(con, item, progress, on_accepted)
+    (batch,) = _prepare([Path(path)], set())
+    (outcome,) = _ingest_batch(con, batch, 0, 1, progress or (lambda _m: None), on_accepted)
+    return outcome
 
 
 # ---------------------------------------------------------------------------
 # Reading and row checks, a batch of files at a time (no warehouse needed)
 # ---------------------------------------------------------------------------
 
-# Files are checked together until a batch holds this many rows: the row checks cost
-# a few milliseconds a call whatever the size, which small files would pay each.
-BATCH_ROWS = 50_000
+# Files are checked, then written in one transaction, together until a batch holds this
+# many rows: the row checks and each statement cost a few milliseconds a call whatever
+# the size, which small files would pay each. Larger batches were no faster at
+# --scale 20 and grew both the peak memory (50 k: 1.1 GiB, 20 k: 0.5 GiB) and the
+# warehouse file (DuckDB writes big transactions as their own, part-filled row groups).
+BATCH_ROWS = 20_000
 FIRST_BATCH_ROWS = 5_000  # the first batch small: the writing starts early
 
 
@@ -190,12 +193,12 @@ class _Prepared:
     seen: bool = False  # its content was in the warehouse when the run began: not read
 
 
-def _prepare(files: Iterable[Path], seen: set[str]) -> Iterator[_Prepared]:
-    """Each file read and checked on its own, in order.
+def _prepare(files: Iterable[Path], seen: set[str]) -> Iterator[list[_Prepared]]:
+    """The files read and checked, in order, a batch at a time.
 
-    The files are read a batch at a time (``FIRST_BATCH_ROWS`` rows, then
-    ``BATCH_ROWS``) and their rows checked in one call per batch; each file's rows are
-    then split and judged on their own as the file is handed on.
+    A batch holds files until it holds ``FIRST_BATCH_ROWS`` rows (the first one), then
+    ``BATCH_ROWS``; their rows are checked in one call per batch, then split and judged
+    file by file. The writer commits each batch in one transaction.
     """
     batch: list[_Prepared] = []
     rows, limit = 0, FIRST_BATCH_ROWS
@@ -204,9 +207,10 @@ def _prepare(files: Iterable[Path], seen: set[str]) -> Iterator[_Prepared]:
         batch.append(item)
         rows += item.raw.frame.height if item.raw else 0
         if rows >= limit:
-            yield from _checked(batch)
+            yield list(_checked(batch))
             batch, rows, limit = [], 0, BATCH_ROWS
-    yield from _checked(batch)
+    if batch:
+        yield list(_checked(batch))
 
 
 def _read(path: Path, seen: set[str]) -> _Prepared:
@@ -239,7 +243,6 @@ class _Checked:
 
     valid: pl.DataFrame  # rows that met the row contract: typed columns + source_row
     rejected: pl.DataFrame  # the others: source_row, reason, raw_values (JSON)
-    dossiers: object  # the valid rows' dossier ids (Arrow), to look up in the warehouse
     # The file judged as if none of its dossiers were in the warehouse: its outcome
     # whenever the dossier rules say the same once the warehouse's rows are known.
     alone: _Outcome
@@ -286,7 +289,6 @@ def _split(raw: RawExtract, checked: pl.DataFrame) -> _Checked:
     return _Checked(
         valid=valid,
         rejected=rejected,
-        dossiers=_arrow(valid.select(pl.col("dossier_id").unique())),
         alone=_outcome(raw, valid, rejected, check_dossiers(valid)),
     )
 
@@ -307,17 +309,19 @@ def _outcome(
 
 def _with_raw_values(raw: RawExtract, rejected: pl.DataFrame) -> pl.DataFrame:
     """``source_row, reason`` with the row's cells as delivered (JSON), in file order."""
-    cells = raw.frame.filter(pl.col(SOURCE_ROW).is_in(rejected[SOURCE_ROW].implode())).select(
-        SOURCE_ROW, pl.struct(COLUMNS).struct.json_encode().alias("raw_values")
-    )
-    return rejected.join(cells, on=SOURCE_ROW, how="left", maintain_order="left")
+    if rejected.is_empty():
+        return rejected.with_columns(pl.lit(None, pl.String).alias("raw_values"))
+    # ``raw.frame`` is in record order (``source_row`` ascending): find the rows by search.
+    positions = raw.frame[SOURCE_ROW].search_sorted(rejected[SOURCE_ROW], side="left")
+    cells = raw.frame[positions].select(pl.struct(COLUMNS).struct.json_encode())
+    return rejected.with_columns(cells.to_series().alias("raw_values"))
 
 
 @contextmanager
-def _ahead(items: Iterator[_Prepared], depth: int = 4) -> Iterator[Iterator[_Prepared]]:
-    """``items`` produced in a second thread, up to ``depth`` files ahead of the reader.
+def _ahead(items: Iterator[list[_Prepared]], depth: int = 2) -> Iterator[Iterator[list[_Prepared]]]:
+    """``items`` produced in a second thread, up to ``depth`` batches ahead of the reader.
 
-    polars and DuckDB both release the GIL while they work, so the next files are read
+    polars and DuckDB both release the GIL while they work, so the next batches are read
     and checked while the current one is written. An exception in the thread reaches
     the reader; leaving the block early stops the thread.
     """
@@ -343,7 +347,7 @@ def _ahead(items: Iterator[_Prepared], depth: int = 4) -> Iterator[Iterator[_Pre
         except BaseException as exc:  # noqa: BLE001 - handed to the reader
             put((None, exc))
 
-    def consume() -> Iterator[_Prepared]:
+    def consume() -> Iterator[list[_Prepared]]:
         while True:
             item, error = buffer.get()
             if error is not None:
@@ -362,51 +366,189 @@ def _ahead(items: Iterator[_Prepared], depth: int = 4) -> Iterator[Iterator[_Pre
 
 
 # ---------------------------------------------------------------------------
-# One file against the warehouse: judged and written in one transaction
+# A batch of files against the warehouse: judged and written in one transaction
 # ---------------------------------------------------------------------------
 
 
-def _ingest_prepared(
+def _ingest_batch(
     con: duckdb.DuckDBPyConnection,
-    item: _Prepared,
-    progress: Progress | None,
+    batch: list[_Prepared],
+    before: int,
+    total: int,
+    say: Progress,
     on_accepted: AcceptedRows | None,
-) -> FileOutcome:
-    say = progress or (lambda _msg: None)
-    name = item.path.name
-    if item.unreadable:
-        return FileOutcome(name, "rejected", message=item.unreadable)
-    seen = fetch_one(
-        con, "SELECT file_id FROM ingested_files WHERE content_hash = ?", [item.digest]
-    )
-    if seen:
-        return FileOutcome(name, "already_ingested", file_id=seen[0])
-    if item.seen:  # in the warehouse when the run began, not any more: read it now
-        (item,) = _prepare([item.path], set())
-        return _ingest_prepared(con, item, progress, on_accepted)
-    if item.rejected:
-        exc = item.rejected
-        rows = f" ({exc.rows} data rows not stored)" if exc.rows else ""
-        outcome = FileOutcome(name, "rejected", message=f"{exc}{rows}")
-        _record_rejected(con, outcome, item.digest)
-        return outcome
-    raw = item.raw
-    say(f"    read {raw.rows_read} rows ({raw.describe()}); contract checked")
+) -> list[FileOutcome]:
+    """The batch's files judged and written in order, in one transaction.
+
+    Each file's summary is printed once the transaction committed (until then nothing
+    of the batch is stored).
+    """
+    outcomes: list[FileOutcome] = []
+    written: list[pl.DataFrame | None] = []
     con.begin()
     try:
-        judged = _judge(con, raw, item.checked)
-        say(
-            f"    writing {judged.accepted.height} accepted and "
-            f"{judged.quarantined.height} quarantined rows"
-        )
-        outcome = _write(con, raw, judged)
+        writer = _BatchWriter(con, batch)
+        for number, item in enumerate(batch, start=before + 1):
+            say(f"[{number}/{total}] {item.path}")
+            outcome, accepted = writer.ingest(item, say)
+            outcomes.append(outcome)
+            written.append(accepted)
+        writer.flush()
         con.commit()
     except BaseException:
         con.rollback()
         raise
-    if on_accepted:
-        on_accepted(outcome, judged.accepted)
-    return outcome
+    for outcome, accepted in zip(outcomes, written, strict=True):
+        say("    " + outcome.summary())
+        if on_accepted and accepted is not None:
+            on_accepted(outcome, accepted)
+    return outcomes
+
+
+class _BatchWriter:
+    """Judges and writes a batch's files in order, inside the caller's transaction.
+
+    The warehouse is read once for the whole batch: the rows of every dossier the
+    batch's files hold. From then on those dossiers are followed in memory as each
+    file leaves them (its superseded rows out, its accepted rows in), so each file is
+    judged against its dossiers as the files before it left them. A superseded row
+    that is in the warehouse is deleted by ``rowid``; one that an earlier file of the
+    batch brought is simply not inserted. The rows are inserted at the end of the
+    batch, one statement per table.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, batch: list[_Prepared]):
+        self.con = con
+        digests = [item.digest for item in batch if item.digest]
+        self.recorded = _recorded_files(con, digests)  # content hash → file_id
+        # The dossiers whose rows ``known`` holds (warehouse rows: their rowid; rows of
+        # this batch not yet inserted: a negative id).
+        self.covered = pl.Series("dossier_id", [], pl.String)
+        self.known = _no_known_rows()
+        self.cover([item.checked.valid["dossier_id"] for item in batch if item.checked])
+        self.queued = 0  # rows queued for insertion so far (their ids: -1, -2, ...)
+        self.accepted: list[pl.DataFrame] = []  # with file_id, source_file and the id
+        self.quarantined: list[pl.DataFrame] = []
+        self.dropped: list[pl.Series] = []  # ids of queued rows superseded since
+
+    def cover(self, dossiers: list[pl.Series]) -> None:
+        """Read the warehouse rows of the dossiers not yet covered."""
+        if not dossiers:
+            return
+        wanted = pl.concat(dossiers).unique()
+        if self.covered.len():
+            wanted = wanted.filter(~wanted.is_in(self.covered.implode()))
+        if wanted.len():
+            self.known = pl.concat([self.known, _known_rows(self.con, wanted)])
+            self.covered = pl.concat([self.covered, wanted])
+
+    def ingest(self, item: _Prepared, say: Progress) -> tuple[FileOutcome, pl.DataFrame | None]:
+        name = item.path.name
+        if item.unreadable:
+            return FileOutcome(name, "rejected", message=item.unreadable), None
+        if item.digest in self.recorded:
+            file_id = self.recorded[item.digest]
+            return FileOutcome(name, "already_ingested", file_id=file_id), None
+        if item.seen:  # in the warehouse when the run began, not any more: read it now
+            ((item,),) = _prepare([item.path], set())
+            if item.checked:
+                self.cover([item.checked.valid["dossier_id"]])
+        if item.rejected:
+            exc = item.rejected
+            rows = f" ({exc.rows} data rows not stored)" if exc.rows else ""
+            outcome = FileOutcome(name, "rejected", message=f"{exc}{rows}")
+            _record_rejected(self.con, outcome, item.digest)
+            self.recorded[item.digest] = outcome.file_id
+            return outcome, None
+        raw = item.raw
+        say(f"    read {raw.rows_read} rows ({raw.describe()}); contract checked")
+        dossiers = item.checked.valid["dossier_id"].implode()
+        known = self.known.filter(pl.col("dossier_id").is_in(dossiers))
+        judged = _judge(known, raw, item.checked)
+        say(
+            f"    writing {judged.accepted.height} accepted and "
+            f"{judged.quarantined.height} quarantined rows"
+        )
+        outcome = self._write(raw, judged)
+        self.recorded[raw.content_hash] = outcome.file_id
+        return outcome, judged.accepted
+
+    def _write(self, raw: RawExtract, judged: _Judged) -> FileOutcome:
+        """Record the file, delete the rows it supersedes, queue its rows for insertion."""
+        accepted, quarantined = judged.accepted, judged.quarantined
+        outcome = FileOutcome(
+            raw.file_name,
+            _status(quarantined.height),
+            rows_read=raw.rows_read,
+            rows_accepted=accepted.height,
+            rows_quarantined=quarantined.height,
+            rows_superseding=judged.superseded.height,
+            rows_new=accepted.height - judged.superseded.height,
+            quarantine_preview=_preview(quarantined),
+            dataset_validation=judged.validation,
+        )
+        if raw.ignored_columns:
+            outcome.message = (
+                f"ignored columns not in the contract: {', '.join(raw.ignored_columns)}"
+            )
+        outcome.file_id = _record_file(self.con, raw, outcome)
+        self._supersede(raw.file_name, judged.superseded["row_id"])
+        origin = [
+            pl.lit(outcome.file_id, pl.Int32).alias("file_id"),
+            pl.lit(raw.file_name).alias("source_file"),
+        ]
+        if accepted.height:
+            first = -self.queued - 1
+            ids = pl.int_range(first, first - accepted.height, -1, dtype=pl.Int64)
+            rows = accepted.select(*COLUMNS, *origin, SOURCE_ROW, ids.alias("row_id"))
+            self.queued += accepted.height
+            self.accepted.append(rows)
+            self.known = pl.concat([self.known, rows.select(*KNOWN_SCHEMA)])
+        if quarantined.height:
+            self.quarantined.append(quarantined.select(*origin, SOURCE_ROW, REASON, "raw_values"))
+        return outcome
+
+    def _supersede(self, file_name: str, row_ids: pl.Series) -> None:
+        """Delete the superseded warehouse rows; drop the superseded queued ones."""
+        if not row_ids.len():
+            return
+        self.known = self.known.filter(~pl.col("row_id").is_in(row_ids.implode()))
+        stored = row_ids.filter(row_ids >= 0)
+        self.dropped.append(row_ids.filter(row_ids < 0))
+        if not stored.len():
+            return
+        self.con.register("superseded_rows", _arrow(stored.to_frame("row_id")))
+        try:
+            deleted = scalar(
+                self.con,
+                "DELETE FROM dossier_persons WHERE rowid IN (SELECT row_id FROM superseded_rows)",
+            )
+        finally:
+            self.con.unregister("superseded_rows")
+        if deleted != stored.len():  # the accounting would no longer add up
+            raise RuntimeError(
+                f"{file_name}: {deleted} earlier rows deleted where {stored.len()} are superseded"
+            )
+
+    def flush(self) -> None:
+        """Insert the queued rows (one statement per table)."""
+        dropped = pl.concat(self.dropped) if self.dropped else pl.Series([], dtype=pl.Int64)
+        for table, frames in (("dossier_persons", self.accepted), ("quarantine", self.quarantined)):
+            if not frames:
+                continue
+            rows = frames[0] if len(frames) == 1 else pl.concat(frames)
+            if "row_id" in rows.columns:
+                if dropped.len():
+                    rows = rows.filter(~pl.col("row_id").is_in(dropped.implode()))
+                rows = rows.drop("row_id")
+            self.con.register("queued_rows", _arrow(rows))
+            try:
+                columns = ", ".join(rows.columns)
+                self.con.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM queued_rows")
+            finally:
+                self.con.unregister("queued_rows")
+            frames.clear()
+        self.dropped.clear()
 
 
 @dataclass
@@ -422,13 +564,12 @@ def _arrow(frame: pl.DataFrame):
     return frame.to_arrow(compat_level=pl.CompatLevel.newest())
 
 
-def _judge(con: duckdb.DuckDBPyConnection, raw: RawExtract, checked: _Checked) -> _Judged:
+def _judge(known: pl.DataFrame, raw: RawExtract, checked: _Checked) -> _Judged:
     """Judge each dossier as it will stand after this file, and find the rows it supersedes.
 
-    Reads the warehouse once: the rows of the file's dossiers (all a dossier rule needs,
-    and a superset of the rows the file supersedes).
+    ``known``: the warehouse rows of the file's dossiers (all a dossier rule needs, and
+    a superset of the rows the file supersedes).
     """
-    known = _known_rows(con, checked.dossiers)
     outcome = checked.alone
     if known.height:
         # The dossier rules are judged per dossier: only the rows of the dossiers the
@@ -452,13 +593,17 @@ KNOWN_SCHEMA = {
 }
 
 
-def _known_rows(con: duckdb.DuckDBPyConnection, dossiers) -> pl.DataFrame:
+def _no_known_rows() -> pl.DataFrame:
+    return pl.DataFrame(schema=KNOWN_SCHEMA)
+
+
+def _known_rows(con: duckdb.DuckDBPyConnection, dossiers: pl.Series) -> pl.DataFrame:
     """``row_id`` (DuckDB's rowid), keys and role of the warehouse rows of ``dossiers``.
 
-    The one scan of ``dossier_persons`` per file reads only its ``dossier_id`` column;
-    the other columns are then fetched for the rows found (usually few or none).
+    The one scan of ``dossier_persons`` reads only its ``dossier_id`` column; the other
+    columns are then fetched for the rows found (usually few or none).
     """
-    con.register("incoming_dossiers", dossiers)
+    con.register("incoming_dossiers", _arrow(dossiers.to_frame("dossier_id")))
     try:
         found = con.sql(
             "SELECT p.rowid AS row_id FROM dossier_persons p "
@@ -467,7 +612,7 @@ def _known_rows(con: duckdb.DuckDBPyConnection, dossiers) -> pl.DataFrame:
     finally:
         con.unregister("incoming_dossiers")
     if found.is_empty():
-        return pl.DataFrame(schema=KNOWN_SCHEMA)
+        return _no_known_rows()
     con.register("known_rowids", _arrow(found))
     try:
         return con.sql(
@@ -476,6 +621,18 @@ def _known_rows(con: duckdb.DuckDBPyConnection, dossiers) -> pl.DataFrame:
         ).pl()
     finally:
         con.unregister("known_rowids")
+
+
+def _recorded_files(con: duckdb.DuckDBPyConnection, digests: list[str]) -> dict[str, int]:
+    """content hash → file_id, for those of ``digests`` the warehouse has recorded."""
+    if not digests:
+        return {}
+    found = con.execute(
+        "SELECT content_hash, file_id FROM ingested_files "
+        "WHERE content_hash IN (SELECT unnest(?::VARCHAR[]))",
+        [digests],
+    ).fetchall()
+    return dict(found)
 
 
 def _status(quarantined: int) -> str:
@@ -489,23 +646,8 @@ def _preview(quarantined: pl.DataFrame) -> list[tuple[int, str]]:
     ]
 
 
-def _write(con: duckdb.DuckDBPyConnection, raw: RawExtract, judged: _Judged) -> FileOutcome:
-    """Record the file and write its rows (inside the caller's transaction)."""
-    accepted, quarantined = judged.accepted, judged.quarantined
-    outcome = FileOutcome(
-        raw.file_name,
-        _status(quarantined.height),
-        rows_read=raw.rows_read,
-        rows_accepted=accepted.height,
-        rows_quarantined=quarantined.height,
-        rows_superseding=judged.superseded.height,
-        rows_new=accepted.height - judged.superseded.height,
-        quarantine_preview=_preview(quarantined),
-        dataset_validation=judged.validation,
-    )
-    if raw.ignored_columns:
-        outcome.message = f"ignored columns not in the contract: {', '.join(raw.ignored_columns)}"
-    outcome.file_id = scalar(
+def _record_file(con: duckdb.DuckDBPyConnection, raw: RawExtract, outcome: FileOutcome) -> int:
+    return scalar(
         con,
         """INSERT INTO ingested_files (file_name, content_hash, file_format, dialect,
                rows_read, rows_accepted, rows_quarantined, rows_new, rows_superseding,
@@ -523,41 +665,9 @@ def _write(con: duckdb.DuckDBPyConnection, raw: RawExtract, judged: _Judged) -> 
             outcome.rows_superseding,
             outcome.status,
             outcome.message or None,
-            judged.validation,
+            outcome.dataset_validation,
         ],
     )
-    tables = {"quarantined_rows": quarantined, "superseded_rows": judged.superseded}
-    tables["accepted_rows"] = accepted
-    for name, frame in tables.items():
-        con.register(name, _arrow(frame))
-    try:
-        if quarantined.height:
-            con.execute(
-                "INSERT INTO quarantine SELECT ?, ?, source_row, reason, raw_values "
-                "FROM quarantined_rows",
-                [outcome.file_id, raw.file_name],
-            )
-        if judged.superseded.height:
-            deleted = scalar(
-                con,
-                "DELETE FROM dossier_persons WHERE rowid IN (SELECT row_id FROM superseded_rows)",
-            )
-            if deleted != judged.superseded.height:  # the accounting would no longer add up
-                raise RuntimeError(
-                    f"{raw.file_name}: {deleted} earlier rows deleted where "
-                    f"{judged.superseded.height} are superseded"
-                )
-        if accepted.height:
-            columns = ", ".join(COLUMNS)
-            con.execute(
-                f"INSERT INTO dossier_persons ({columns}, file_id, source_file, source_row) "
-                f"SELECT {columns}, ?, ?, source_row FROM accepted_rows",
-                [outcome.file_id, raw.file_name],
-            )
-    finally:
-        for name in tables:
-            con.unregister(name)
-    return outcome
 
 
 def _record_rejected(con: duckdb.DuckDBPyConnection, outcome: FileOutcome, digest: str) -> None:

@@ -412,3 +412,60 @@ def test_a_dossier_judged_with_the_warehouse_rows_can_fail_where_the_file_alone_
     assert reason == "dossier has 2 principals (exactly one required)"
     assert count(con, "dossier_persons", "dossier_id = 'D0001'") == 3
     assert row_accounting_problems(con) == []
+
+
+def corrections_run(folder: Path) -> Path:
+    """Files that correct, supersede and contradict each other's dossiers."""
+    folder.mkdir()
+    first = household("D0001", 1) + household("D0002", 4)
+    write_csv(folder / "1.csv", first)
+    second = [dict(r, age_at_registration="35") if r["role"] != "child" else r for r in first[:3]]
+    write_csv(folder / "2.csv", second + household("D0003", 7))
+    (folder / "3.csv").write_bytes((folder / "1.csv").read_bytes())  # 1 again
+    from data_contracts.row_model import COLUMNS
+
+    write_csv(folder / "4.csv", [first[0]], columns=[*COLUMNS, "last_name"])  # rejected whole
+    third = [
+        dict(first[2], medical_basic="ja"),
+        dict(first[4], sex="X"),
+        dict(first[5], registration_date="2026-02-31"),
+        person(person_id="P0077"),  # a second principal for D0001
+    ]
+    write_csv(folder / "5.csv", third)
+    write_csv(folder / "6.csv", [dict(first[2], age_at_registration="9"), *household("D0004", 20)])
+    return folder
+
+
+def comparable(con) -> dict:
+    """The tables, without what differs between two runs (time of ingest)."""
+    tables = snapshot(con)
+    tables["ingested_files"] = con.execute(
+        "SELECT * EXCLUDE (ingested_at) FROM ingested_files ORDER BY file_id"
+    ).fetchall()
+    return tables
+
+
+@pytest.mark.parametrize("batch_rows", [1, 4, 10, 10_000])
+def test_batched_run_stores_what_one_file_at_a_time_stores(tmp_path, monkeypatch, batch_rows):
+    """However the files are grouped into transactions, each is judged after the ones before."""
+    import pipelines.ingest as ingest
+
+    files = sorted(corrections_run(tmp_path / "in").iterdir())
+    with connect(tmp_path / "one_by_one.duckdb") as con:
+        singles = [ingest_file(con, path) for path in files]
+        expected = comparable(con)
+    monkeypatch.setattr(ingest, "FIRST_BATCH_ROWS", batch_rows)
+    monkeypatch.setattr(ingest, "BATCH_ROWS", batch_rows)
+    with connect(tmp_path / "batched.duckdb") as con:
+        batched = ingest_paths(con, files)
+        assert comparable(con) == expected
+        assert row_accounting_problems(con) == []
+    assert [o.summary() for o in batched] == [o.summary() for o in singles]
+    assert [o.status for o in batched] == [
+        "ingested",
+        "ingested",
+        "already_ingested",
+        "rejected",
+        "ingested_with_quarantine",
+        "ingested",
+    ]
