@@ -10,6 +10,9 @@ in total (the group's monthly sum):
 - coverage: the share of actual monthly group totals inside the 80 % and 95 %
   intervals (from the same joint draws the budget uses), and of actual
   (country, month) counts inside the per-country intervals (``cell_coverage``);
+- annual coverage: the share of origins whose actual horizon total lies inside the
+  interval of the horizon's total (what a budget rests on), over every origin and over
+  the origins whose horizon crossed a dated policy change (``policy_change_origins``);
 - bias of the annual total: (forecast − actual) / actual over the horizon.
 """
 
@@ -23,6 +26,7 @@ import polars as pl
 
 from models.forecast import (
     mase_scale,
+    month_index,
     month_of,
     seasonal_naive,
     simple_exponential_smoothing,
@@ -112,6 +116,17 @@ def run_backtest(
                 a.setdefault(f"cell{level}", []).extend(inside.reshape(-1).tolist())
             a.setdefault("forecast_total", []).append(mean.sum())
             a.setdefault("actual_total", []).append(truth.sum())
+            # the horizon's total (the figure a budget rests on), and whether a dated
+            # policy change fell inside the horizon
+            annual = summarise_draws(group_paths.sum(axis=1)[:, None], (80, 95))
+            crossed = any(
+                origin < month_index(e.start) <= origin + settings.horizon for e in effects
+            )
+            for level in (80, 95):
+                inside = annual[f"lo{level}"][0] <= truth.sum() <= annual[f"hi{level}"][0]
+                a.setdefault(f"annual{level}", []).append(bool(inside))
+                if crossed:
+                    a.setdefault(f"annual_policy{level}", []).append(bool(inside))
     rows = []
     for g in names:
         a = acc[g]
@@ -135,6 +150,12 @@ def run_backtest(
                 "coverage95": float(np.mean(a["cover95"])),
                 "cell_coverage80": float(np.mean(a["cell80"])),
                 "cell_coverage95": float(np.mean(a["cell95"])),
+                "annual_coverage80": float(np.mean(a["annual80"])),
+                "annual_coverage95": float(np.mean(a["annual95"])),
+                "policy_change_origins": len(a.get("annual_policy80", [])),
+                "annual_coverage80_policy_change": float(np.mean(a["annual_policy80"]))
+                if a.get("annual_policy80")
+                else None,
                 "annual_bias": (float(np.sum(a["forecast_total"])) - actual_total) / actual_total
                 if actual_total
                 else None,

@@ -1,9 +1,11 @@
 """Monthly count forecasts with intervals, and the baselines they must beat.
 
 ``forecast_counts`` works on any monthly series (a country's registrations, a
-region's, a simulated one): a negative-binomial GLM with a level, a shrunk trend and
-month-of-year seasonality, recent months weighted more; the intervals are quantiles
-of simulated future counts (coefficient and count uncertainty). The baselines are
+region's, a simulated one): a negative-binomial GLM with a local level (a random walk
+with heavy-tailed steps, so a lasting shift is taken up at once), a shrunk trend and
+month-of-year seasonality; the walk's step size and the trend's prior are chosen by
+marginal likelihood. The intervals are quantiles of simulated future counts
+(coefficient uncertainty, the walk after the origin, count noise). The baselines are
 the seasonal naive forecast (same month last year) and simple exponential smoothing.
 """
 
@@ -15,8 +17,9 @@ from datetime import date
 
 import numpy as np
 import polars as pl
+from scipy.special import gammaln
 
-from models.negbin import NegBinFit, fit_negbin, negbin_counts
+from models.negbin import NegBinFit, fit_negbin, negbin_counts, negbin_loglik
 
 DEFAULT_LEVELS = (80, 95)
 
@@ -25,16 +28,28 @@ DEFAULT_LEVELS = (80, 95)
 class SeriesSettings:
     """Choices of the single-series model (the backtest judges them).
 
-    ``half_life_months``: an observation this old counts half as much as the latest;
-    ``trend_prior_sd``: prior standard deviation of the log-trend per year;
-    ``season_prior_sd``: prior standard deviation of a month-of-year effect;
-    ``min_months_for_season``: shorter histories get no seasonality.
+    The log of the expected count is a local level (a random walk) + a shrunk trend +
+    month-of-year effects. ``level_step_sds``: candidate standard deviations of the
+    level's monthly log-step, and ``trend_prior_sds``: candidate prior standard
+    deviations of the log-trend per year; the pair with the largest marginal
+    likelihood (Laplace approximation) is used, so a series whose level moved keeps
+    a loose random walk and follows its recent months, and a stable one keeps a stiff
+    walk that averages over years. ``season_prior_sd``: prior standard deviation of
+    a month-of-year effect; histories shorter than ``min_months_for_season`` get no
+    seasonality, shorter than ``min_months_for_trend`` no trend. ``max_level_blocks``:
+    the walk steps once per block of months, at most this many blocks (a long
+    history steps every few months).
     """
 
-    half_life_months: float = 36.0
-    trend_prior_sd: float = 0.3
+    level_step_sds: tuple[float, ...] = (0.01, 0.03, 0.1)
+    step_t_dof: float = 1.0
+    step_reweightings: int = 8
+    pilot_step_sd: float = 0.15
+    trend_prior_sds: tuple[float, ...] = (0.02, 0.3)
     season_prior_sd: float = 0.5
     min_months_for_season: int = 24
+    min_months_for_trend: int = 24
+    max_level_blocks: int = 48
 
 
 def month_index(value: date) -> int:
@@ -113,27 +128,171 @@ def check_history(history: pl.DataFrame) -> tuple[int, np.ndarray]:
     return int(index[0]), counts
 
 
-def series_design(months: np.ndarray, origin: int, seasonal: bool) -> np.ndarray:
-    """Columns: intercept, trend (years after ``origin``), 11 month-of-year effects."""
-    columns = [np.ones(len(months)), (months - origin) / 12.0]
-    if seasonal:
-        columns += [(months % 12 == m).astype(float) for m in range(1, 12)]
-    return np.column_stack(columns)
+@dataclass(frozen=True)
+class SeriesLayout:
+    """The columns of a series' design: intercept (the log-level of the last level
+    block, the one the forecast carries on), trend (years after ``origin``), 11
+    month-of-year effects, one log-step per older level block (``older_j``: 1 for
+    months at least ``j`` blocks before the last)."""
+
+    origin: int  # month index of the last history month
+    trend: bool
+    seasonal: bool
+    block_months: int
+    blocks: int
+
+    def design(self, months: np.ndarray) -> np.ndarray:
+        columns = [np.ones(len(months))]
+        if self.trend:
+            columns.append((months - self.origin) / 12.0)
+        if self.seasonal:
+            columns += [(months % 12 == m).astype(float) for m in range(1, 12)]
+        block = (self.origin - months) // self.block_months  # < 0 in the future
+        columns += [(block >= j).astype(float) for j in range(1, self.blocks)]
+        return np.column_stack(columns)
+
+    def penalty(self, step_sd: float, trend_sd: float, season_sd: float) -> np.ndarray:
+        """Prior precisions per column (0: the intercept, unpenalised); a step over a
+        block of ``b`` months has the variance of ``b`` monthly steps."""
+        step_precision = 1 / max(step_sd**2 * self.block_months, 1e-8)
+        return np.array(
+            [0.0]
+            + [1 / trend_sd**2] * self.trend
+            + [1 / season_sd**2] * (11 * self.seasonal)
+            + [step_precision] * (self.blocks - 1)
+        )
+
+
+@dataclass(frozen=True)
+class SeriesModel:
+    layout: SeriesLayout
+    fit: NegBinFit
+    level_step_sd: float  # of the monthly log-level step, carried into the future
+    trend_prior_sd: float
+    log_evidence: float
+
+
+def _log_prior(coef: np.ndarray, precision: np.ndarray, heavy: np.ndarray, nu: float):
+    """Log prior density of the coefficients, plus ``log(2 pi) / 2`` per penalised one
+    (the Laplace approximation's own factor). Gaussian columns: precision
+    ``precision``; ``heavy`` columns: Student-t with ``nu`` degrees of freedom and the
+    same scale."""
+    gauss = (precision > 0) & ~heavy
+    out = float(np.sum(0.5 * np.log(precision[gauss]) - 0.5 * precision[gauss] * coef[gauss] ** 2))
+    if heavy.any():
+        z2 = coef[heavy] ** 2 * precision[heavy]
+        out += float(
+            np.sum(
+                gammaln((nu + 1) / 2)
+                - gammaln(nu / 2)
+                - 0.5 * np.log(nu / (2 * precision[heavy]))
+                - (nu + 1) / 2 * np.log1p(z2 / nu)
+            )
+        )
+    return out
+
+
+# Laplace's approximation of a Student-t prior's integral falls short of 1 by this
+# factor's log (t density at 0 times the Gaussian width of its curvature there): added
+# back per heavy-tailed column, so that a step the data do not inform costs nothing.
+def _t_laplace_deficit(nu: float) -> float:
+    density_at_0 = np.exp(gammaln((nu + 1) / 2) - gammaln(nu / 2)) / np.sqrt(nu * np.pi)
+    return -float(np.log(density_at_0 * np.sqrt(2 * np.pi * nu / (nu + 1))))
+
+
+def fit_candidate(
+    layout: SeriesLayout,
+    design: np.ndarray,
+    counts: np.ndarray,
+    step_sd: float,
+    trend_sd: float,
+    settings: SeriesSettings,
+    pilot: NegBinFit | None = None,
+    dispersion: float | None = None,
+) -> SeriesModel:
+    """One (level step, trend prior) candidate. The level's log-steps have a Student-t
+    prior (heavy tails: a lasting shift is one large step, not a loose walk that also
+    follows the noise), fitted as a reweighted ridge (EM: a step's precision shrinks
+    as it grows), started from ``pilot``'s steps (a loose Gaussian walk, which has
+    spread any shift over a few months: the reweighting gathers it into one step);
+    the marginal likelihood is the Laplace approximation at the mode."""
+    precision = layout.penalty(step_sd, trend_sd, settings.season_prior_sd)
+    heavy = np.zeros(len(precision), bool)
+    if step_sd > 0:
+        heavy[len(precision) - (layout.blocks - 1) :] = True
+    nu = settings.step_t_dof
+    if heavy.any() and pilot is not None:
+        fit = pilot
+    else:
+        fit = fit_negbin(design, counts, penalty=precision, tol=1e-6)
+    if heavy.any():
+        # the dispersion of the stiff fit while the steps are found (the pilot's loose
+        # walk has taken up some of the noise), then estimated again with them
+        alpha = dispersion if dispersion is not None else fit.alpha
+        for i in range(settings.step_reweightings):
+            penalty = precision.copy()
+            penalty[heavy] = (nu + 1) / (nu / precision[heavy] + fit.coef[heavy] ** 2)
+            last = i == settings.step_reweightings - 1
+            fit = fit_negbin(
+                design,
+                counts,
+                penalty=penalty,
+                alpha=None if last else alpha,
+                tol=1e-6,
+                start=fit.coef,
+            )
+    loglik = negbin_loglik(counts, fit.mean(design), fit.alpha, np.ones(len(counts)))
+    evidence = (
+        loglik
+        + _log_prior(fit.coef, precision, heavy, nu)
+        + 0.5 * float(np.linalg.slogdet(fit.cov)[1])
+        + _t_laplace_deficit(nu) * int(heavy.sum())
+    )
+    return SeriesModel(layout, fit, step_sd, trend_sd, evidence)
 
 
 def fit_series(
     counts: np.ndarray, first: int, settings: SeriesSettings = SeriesSettings()
-) -> tuple[NegBinFit, int, bool]:
-    months = np.arange(first, first + len(counts))
-    origin = int(months[-1])
-    seasonal = len(counts) >= settings.min_months_for_season
-    design = series_design(months, origin, seasonal)
-    penalty = np.zeros(design.shape[1])
-    penalty[1] = 1 / settings.trend_prior_sd**2
-    penalty[2:] = 1 / settings.season_prior_sd**2
-    age = origin - months
-    weights = 0.5 ** (age / settings.half_life_months)
-    return fit_negbin(design, counts, penalty=penalty, weights=weights), origin, seasonal
+) -> SeriesModel:
+    """The candidate (level step, trend prior) with the largest marginal likelihood."""
+    n = len(counts)
+    months = np.arange(first, first + n)
+    block_months = max(1, -(-n // settings.max_level_blocks))
+    layout = SeriesLayout(
+        origin=int(months[-1]),
+        trend=n >= settings.min_months_for_trend,
+        seasonal=n >= settings.min_months_for_season,
+        block_months=block_months,
+        blocks=-(-n // block_months),
+    )
+    design = layout.design(months)
+    trend_sds = settings.trend_prior_sds if layout.trend else (1.0,)
+    candidates = []
+    for trend_sd in trend_sds:
+        pilot = None
+        if layout.blocks > 1:
+            loose = layout.penalty(settings.pilot_step_sd, trend_sd, settings.season_prior_sd)
+            pilot = fit_negbin(design, counts, penalty=loose, tol=1e-6)
+        stiff = fit_candidate(layout, design, counts, 0.0, trend_sd, settings)
+        candidates.append(stiff)
+        for step_sd in settings.level_step_sds:
+            if step_sd > 0 and layout.blocks > 1:
+                candidates.append(
+                    fit_candidate(
+                        layout, design, counts, step_sd, trend_sd, settings, pilot, stiff.fit.alpha
+                    )
+                )
+    return max(candidates, key=lambda c: c.log_evidence)
+
+
+def _frame(future: np.ndarray, mean: np.ndarray, bounds: dict[str, np.ndarray], levels):
+    return pl.DataFrame(
+        {
+            "month": [month_of(int(m)) for m in future],
+            "mean": np.asarray(mean, dtype=float),
+            **{name: bounds[name].astype(np.int64) for name in interval_columns(levels)},
+        }
+    )
 
 
 def forecast_counts(
@@ -150,25 +309,33 @@ def forecast_counts(
     ``history``: polars frame with ``month`` (date, first of month, consecutive) and
     ``count`` (whole numbers >= 0). Returns ``month, mean, lo80, hi80, lo95, hi95``
     (one pair of bounds per level): the expected count and central intervals of the
-    future count, from ``draws`` simulated paths.
+    future count, from ``draws`` simulated paths (coefficient uncertainty, the level's
+    random walk after the origin, NB count noise).
+
+    A history without a single count forecasts a mean of 0; its intervals are those
+    of a Poisson rate with Jeffreys' prior after that many empty months (``[0, 0]``
+    after a few months, ``[0, 1]`` or so after one or two).
     """
     if horizon < 1:
         raise ValueError("horizon must be at least 1 month")
     levels = check_levels(levels)
     first, counts = check_history(history)
-    fit, origin, seasonal = fit_series(counts, first, settings)
+    origin = first + len(counts) - 1
     future = np.arange(origin + 1, origin + 1 + horizon)
     rng = np.random.default_rng(seed)
-    means = fit.draw_means(series_design(future, origin, seasonal), draws, rng)
-    paths = negbin_counts(means, fit.alpha, rng)
-    bounds = summarise_draws(paths, levels)
-    return pl.DataFrame(
-        {
-            "month": [month_of(int(m)) for m in future],
-            "mean": means.mean(axis=0),
-            **{name: bounds[name].astype(np.int64) for name in interval_columns(levels)},
-        }
-    )
+    if not counts.any():
+        rates = rng.gamma(0.5, 1.0 / len(counts), size=(draws, 1))
+        paths = rng.poisson(np.broadcast_to(rates, (draws, horizon)))
+        return _frame(future, np.zeros(horizon), summarise_draws(paths, levels), levels)
+    model = fit_series(counts, first, settings)
+    means = model.fit.draw_means(model.layout.design(future), draws, rng)
+    if model.level_step_sd > 0:
+        # the level walks on after the origin: a martingale in the count scale (the
+        # log-steps are centred so that the expected level stays where it is)
+        steps = rng.normal(-0.5 * model.level_step_sd**2, model.level_step_sd, means.shape)
+        means = means * np.exp(np.cumsum(steps, axis=1))
+    paths = negbin_counts(means, model.fit.alpha, rng)
+    return _frame(future, means.mean(axis=0), summarise_draws(paths, levels), levels)
 
 
 def seasonal_naive(counts: np.ndarray, horizon: int) -> np.ndarray:

@@ -92,6 +92,7 @@ def fit_negbin(
     alpha: float | None = None,
     max_iter: int = 100,
     tol: float = 1e-8,
+    start: np.ndarray | None = None,
 ) -> NegBinFit:
     """Fit ``log E[y] = design @ coef`` with NB2 noise.
 
@@ -99,6 +100,8 @@ def fit_negbin(
     ``weights``: per row, how much an observation counts (e.g. older months less).
     ``alpha``: fixed dispersion; estimated by maximum likelihood when ``None``.
     ``design`` may be a ``scipy.sparse`` matrix (sparse products, Cholesky solve).
+    ``start``: coefficients to start the iterations from (e.g. a related fit's);
+    ``None``: the log of the mean count in the intercept (column 0), zeros elsewhere.
     """
     is_sparse = sparse.issparse(design)
     if is_sparse:
@@ -119,8 +122,11 @@ def fit_negbin(
     estimate_alpha = alpha is None
     log_y_factorial = gammaln(y + 1) if estimate_alpha else None
     a = 0.1 if alpha is None else float(alpha)
-    coef = np.zeros(k)
-    coef[0] = np.log(max(np.average(y, weights=w0), 1e-3))  # column 0: the intercept
+    if start is None:
+        coef = np.zeros(k)
+        coef[0] = np.log(max(np.average(y, weights=w0), 1e-3))  # column 0: the intercept
+    else:
+        coef = np.array(start, dtype=float, copy=True)
     iterations = 0
     for _ in range(max_iter):
         iterations += 1

@@ -478,6 +478,10 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     as_of = _month_argument("forecast", args.as_of)
     if as_of is False:
         return 2
+    cash = getattr(args, "basis", "commitment") == "cash"
+    if as_of is not None and cash:
+        _say("reab forecast: --as-of archives commitments only; leave out --basis cash")
+        return 2
     if as_of is not None:
         return _forecast_as_of(db, as_of, args)
     try:
@@ -490,12 +494,26 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             ensure_year_baseline(
                 con, sim.origin, args.draws, args.seed, args.scenario, progress=_say
             )
+            if cash:
+                from pipelines.cash import build_cash_forecast
+
+                forecast = build_cash_forecast(
+                    con, simulation=sim, scenario_files=args.scenario, progress=_say
+                )
+                partners = query_frame(
+                    con,
+                    """SELECT "key", mean, lo80, hi80 FROM budget_forecast_cash
+                       WHERE level = 'partner' AND period = 'year' AND budget_line = 'total'
+                         AND "table" = '2026' AND "year" = $year ORDER BY "key" """,
+                    {"year": int(forecast.yearly["year"].max())},
+                )
             assumptions = query_frame(
                 con,
                 """SELECT "table", parameter, rule, "values", unit, resting_cents,
                           resting_share FROM budget_assumptions
                    ORDER BY "table", resting_cents DESC NULLS LAST, parameter""",
             )
+            uncertainty = _uncertainty_tables(con, int(yearly["year"].max()))
     except FileNotFoundError as exc:
         _say(str(exc))
         return 2
@@ -505,6 +523,9 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     except ValueError as exc:
         _say(f"reab forecast: {exc}")
         return 1
+    if cash:
+        _print_cash(forecast, partners, sim, args)
+        return 0
     year = int(yearly["year"].max())
     next_year = yearly.filter(year=year)
     _say("")
@@ -527,8 +548,115 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             resting = f"{row['resting_cents'] / 100:>14,.2f} EUR ({row['resting_share']:.1%})"
         value = row["values"].split("; ")[-1]  # the value in force last
         _say(f"  {row['table']:<16} {row['rule']:<17} {row['parameter']:<31} {value:<25} {resting}")
-    _say("Tables: volume_forecast, budget_forecast, budget_assumptions in the warehouse.")
+    _print_uncertainty(year, *uncertainty)
+    _say(
+        "Tables: volume_forecast, budget_forecast, budget_assumptions, budget_bands, "
+        "budget_bridge, volume_response (and _events, _support) in the warehouse."
+    )
     return 0
+
+
+def _uncertainty_tables(con, year: int):
+    """The bands of ``year``, the volume response and the bridge (empty when absent)."""
+    from pipelines.warehouse import query_frame
+
+    tables = {name for (name,) in con.execute("SHOW TABLES").fetchall()}
+    bands = (
+        query_frame(
+            con,
+            """SELECT "table", basis, uncertainty, mean, lo80, hi80 FROM budget_bands
+               WHERE year = $y ORDER BY "table" LIKE '% - %', "table", basis DESC,
+                     uncertainty""",
+            {"y": year},
+        )
+        if "budget_bands" in tables
+        else None
+    )
+    response = (
+        query_frame(con, "SELECT * FROM volume_response").row(0, named=True)
+        if "volume_response" in tables
+        else None
+    )
+    bridge = (
+        query_frame(con, 'SELECT * FROM budget_bridge ORDER BY "order"')
+        if "budget_bridge" in tables
+        else None
+    )
+    return bands, response, bridge
+
+
+def _print_uncertainty(year: int, bands, response, bridge) -> None:
+    if response is not None:
+        _say("")
+        if response["identified"]:
+            _say(
+                f"Volume response to support (from the history): elasticity "
+                f"{response['elasticity']:.2f}, 80 % {response['lo80']:.2f} – "
+                f"{response['hi80']:.2f}, 95 % {response['lo95']:.2f} – {response['hi95']:.2f} "
+                f"({response['countries_changed']} countries whose support changed, in "
+                f"{response['months_changed']} months; the events: table "
+                "volume_response_events)"
+            )
+            if response["note"]:
+                _say(f"  note: {response['note']}")
+        else:
+            _say(f"No volume response could be estimated: {response['note']}")
+    if bands is not None and bands.height:
+        _say("")
+        _say(f"Budget {year} with every uncertainty added in turn (80 % interval EUR):")
+        for row in bands.iter_rows(named=True):
+            _say(
+                f"  {row['table']:<24} {row['basis']:<21} {row['uncertainty']:<41} "
+                f"{row['mean']:>15,.2f}   {row['lo80']:,.2f} – {row['hi80']:,.2f}"
+            )
+    if bridge is not None and bridge.height:
+        first = bridge.row(0, named=True)
+        _say("")
+        _say(
+            f"Bridge {first['this_year']} → {first['next_year']} (tables "
+            f"{first['this_year_table']} → {first['next_year_table']}; dossiers "
+            f"{first['this_year_dossiers']:,.0f} → {first['next_year_dossiers']:,.0f}):"
+        )
+        for row in bridge.iter_rows(named=True):
+            _say(f"  {row['step']:<24} {row['amount']:>16,.2f} EUR")
+
+
+def _print_cash(forecast, partners, sim, args: argparse.Namespace) -> None:
+    """The cash basis: next year's cash per table, after the horizon, per partner, the
+    delays and the (working) payment lags."""
+    from models.cash import load_payment_lags
+
+    yearly = forecast.yearly
+    year = int(yearly["year"].max())
+    origin = f"{sim.origin // 12}-{sim.origin % 12 + 1:02d}"
+    _say("")
+    _say(
+        f"Cash {year}: money paid in {year}, by table (cash basis; dossiers registering "
+        f"after {origin} and {forecast.open_dossiers:,} open dossiers registered by then; "
+        f"{args.draws:,} draws)"
+    )
+    _say(f"  {'table':<26} {'mean EUR':>16}   80 % interval EUR")
+    for row in yearly.filter(year=year).iter_rows(named=True):
+        _say(
+            f"  {row['table']:<26} {row['mean']:>16,.2f}   {row['lo80']:,.2f} – {row['hi80']:,.2f}"
+        )
+    _say(f"Paid after the horizon (after {year}-12), not lost:")
+    for row in yearly.filter(period="after horizon").iter_rows(named=True):
+        _say(f"  {row['table']:<26} {row['mean']:>16,.2f}")
+    _say(f"Cash {year} under table 2026 per reintegration partner:")
+    for row in partners.iter_rows(named=True):
+        _say(f"  {row['key']:<26} {row['mean']:>16,.2f}   {row['lo80']:,.2f} – {row['hi80']:,.2f}")
+    _say("Registration → departure delay (months; from the departed dossiers):")
+    for group, delay in forecast.delays.items():
+        shares = ", ".join(f"{m}: {s:.0%}" for m, s in enumerate(delay.pmf) if s >= 0.005)
+        _say(f"  {group:<26} {delay.source} ({delay.departures} departures): {shares}")
+    lags = load_payment_lags()
+    _say("Working parameters: months after departure each line is paid (payment_lags.yaml):")
+    for line, value in lags.profiles.items():
+        shares = value.values[max(value.values)]
+        text = ", ".join(f"{m}: {s:g}" for m, s in enumerate(shares) if s)
+        _say(f"  {value.rule:<14} {line:<22} {text}")
+    _say("Tables: budget_forecast_cash (and the commitment tables) in the warehouse.")
 
 
 def _forecast_as_of(db: Path, as_of, args: argparse.Namespace) -> int:
@@ -735,6 +863,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="forecast from the history to this month only, as it could have been made then "
         "(kept in budget_forecast_archive for the report's spend against forecast; the "
         "current forecast tables are left as they are)",
+    )
+    forecast.add_argument(
+        "--basis",
+        choices=("commitment", "cash"),
+        default="commitment",
+        help="commitment (default): a dossier's cost in its registration month; cash: "
+        "in the months it is paid (also writes budget_forecast_cash and prints it)",
     )
     _db_argument(forecast)
     forecast.set_defaults(func=cmd_forecast)

@@ -469,6 +469,38 @@ def build_budget_forecast(
     say("weighing the working parameters")
     assumptions = working_parameter_weights(pricer, sim.sampling, tables, sim.months, priced)
     replace_table(con, "budget_assumptions", assumptions)
+    from pipelines.bands import MissingActuals, build_budget_bands, build_budget_bridge
+
+    panel = load_panel(con, month_of(sim.origin))
+    build_budget_bands(
+        con,
+        origin=sim.origin,
+        months=sim.months,
+        sampling=sim.sampling,
+        templates=sim.templates,
+        dossiers=panel.dossiers,
+        first_month=panel.first_month,
+        pricer=pricer,
+        tables=tables,
+        priced=priced,
+        baseline=rules.before_table,
+        seed=sim.seed,
+        progress=progress,
+    )
+    say("bridging this year to next")
+    try:
+        build_budget_bridge(
+            con,
+            origin=sim.origin,
+            months=sim.months,
+            paths=sim.paths,
+            sampling=sim.sampling,
+            pricer=pricer,
+            tables=tables,
+            priced=priced,
+        )
+    except MissingActuals as exc:
+        say(f"no bridge: {exc}")
     record_build(con, "budget_forecast")
     return query_frame(
         con,

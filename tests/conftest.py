@@ -7,6 +7,7 @@ import os
 import pytest
 
 from models.backtest import BacktestSettings
+from pipelines.cash import build_cash_forecast
 from pipelines.demo import build_demo_warehouse
 from pipelines.entitlements import build_entitlements, build_table_comparison
 from pipelines.forecast import (
@@ -55,8 +56,8 @@ def demo_copy(demo_warehouse, tmp_path):
 @pytest.fixture(scope="session")
 def built_warehouse(tmp_path_factory):
     """A demo warehouse with every downstream table built (entitlements, comparison,
-    forecasts with few draws, backtest, monitoring), as the main job leaves it, plus an
-    archived forecast as of December of the year before the last data.
+    forecasts with few draws on both budget bases, backtest, monitoring), as the main
+    job leaves it, plus an archived forecast as of December of the year before the last data.
     Read it only (copy it to write): it is shared by the whole session."""
     db = build_demo_warehouse(tmp_path_factory.mktemp("built"), seed=3, scale=0.1)
     with connect(db) as con:
@@ -65,6 +66,7 @@ def built_warehouse(tmp_path_factory):
         simulation = simulate(con, draws=200, seed=0)
         build_volume_forecast(con, simulation=simulation)
         build_budget_forecast(con, simulation=simulation)
+        build_cash_forecast(con, simulation=simulation)
         ensure_year_baseline(con, simulation.origin, draws=100)
         build_forecast_backtest(con, BacktestSettings(origins=2, draws=100))
         build_monitoring(con)

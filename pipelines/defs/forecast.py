@@ -9,7 +9,7 @@ import dagster as dg
 
 from models.backtest import TOTAL
 from models.volume import MIN_HISTORY_MONTHS
-from pipelines.defs.entitlements import ScenarioFilesConfig
+from pipelines.defs.entitlements import ENTITLEMENTS, ScenarioFilesConfig
 from pipelines.defs.ingest import DOSSIER_PERSONS
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.resources import WarehouseResource
@@ -31,6 +31,7 @@ from pipelines.warehouse import query_frame
 GROUP = "forecast"
 VOLUME_FORECAST = dg.AssetKey("volume_forecast")
 BUDGET_FORECAST = dg.AssetKey("budget_forecast")
+BUDGET_FORECAST_CASH = dg.AssetKey("budget_forecast_cash")
 FORECAST_BACKTEST = dg.AssetKey("forecast_backtest")
 
 # Asset check names.
@@ -96,13 +97,17 @@ def volume_forecast(
 
 @dg.asset(
     key=BUDGET_FORECAST,
-    deps=[VOLUME_FORECAST],
+    # entitlements: this year's commitments to date, where the bridge to next year starts
+    deps=[VOLUME_FORECAST, ENTITLEMENTS],
     group_name=GROUP,
     pool="warehouse",
     description="Cost per table (2025, 2026, scenarios, each minus 2025 paired draw by "
     "draw), level (country, category, total), month and year, and budget line: mean, "
     "80 % and 95 % intervals in EUR; plus budget_assumptions, the working parameters "
-    "and how much of next year's total rests on each.",
+    "and how much of next year's total rests on each; budget_bands, the yearly totals "
+    "with the working-parameter ranges and the volume response drawn (volume_response: "
+    "the elasticity and its evidence); budget_bridge, this year to next in volume, mix "
+    "and price.",
     check_specs=[dg.AssetCheckSpec(BUDGET_LEVELS_ADD_UP, asset=BUDGET_FORECAST)],
 )
 def budget_forecast(
@@ -147,6 +152,39 @@ def budget_forecast(
         description="per table, period and line the country and category means add up to "
         "the total, and the months to the year, within the cent rounding of each mean",
         metadata={"gaps": dg.MetadataValue.json(gaps[:20])},
+    )
+
+
+@dg.asset(
+    key=BUDGET_FORECAST_CASH,
+    deps=[BUDGET_FORECAST],
+    group_name=GROUP,
+    pool="warehouse",
+    description="The budget on the cash basis: each line in the months it is paid "
+    "(registration → departure delay from the departed dossiers, payment lags from "
+    "rules/parameters/payment_lags.yaml, working), from the same draws as budget_forecast, "
+    "plus the open dossiers registered by the origin; per table, level (partner, "
+    "category, part, total), month, year and 'after horizon', and line.",
+)
+def budget_forecast_cash(
+    context: dg.AssetExecutionContext, config: ScenarioFilesConfig, warehouse: WarehouseResource
+):
+    from pipelines.cash import build_cash_forecast
+
+    with warehouse.get_connection() as con:
+        sim = simulation_of_volume_forecast(con, progress=context.log.info)
+        forecast = build_cash_forecast(
+            con, simulation=sim, scenario_files=config.files(), progress=context.log.info
+        )
+        rows = query_frame(con, "SELECT count(*) AS n FROM budget_forecast_cash")["n"][0]
+    delays = {group: f"{d.source} ({d.departures})" for group, d in forecast.delays.items()}
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "yearly_cash_eur": dg.MetadataValue.md(markdown_table(forecast.yearly)),
+            "open_dossiers": forecast.open_dossiers,
+            "delays": dg.MetadataValue.json(delays),
+        }
     )
 
 

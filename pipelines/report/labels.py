@@ -251,6 +251,69 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Chaque barème et scénario",
     ),
     "t_countries": ("Top countries", "Belangrijkste landen", "Principaux pays"),
+    "t_bands": ("Budget bands", "Budgetmarges", "Marges du budget"),
+    "t_bridge": ("Bridge to next year", "Brug naar volgend jaar", "Passage à l'an prochain"),
+    "c_basis": ("Basis", "Basis", "Base"),
+    "c_uncertainty": ("Uncertainty counted", "Meegerekende onzekerheid", "Incertitude comptée"),
+    "c_step": ("Step", "Stap", "Étape"),
+    "c_amount": ("Amount", "Bedrag", "Montant"),
+    "b_same population": ("same population", "zelfde populatie", "même population"),
+    "b_with volume response": (
+        "with volume response",
+        "met volumereactie",
+        "avec réaction des volumes",
+    ),
+    "u_volumes": ("volumes", "volumes", "volumes"),
+    "u_volumes and working parameters": (
+        "volumes and working parameters",
+        "volumes en werkparameters",
+        "volumes et paramètres de travail",
+    ),
+    "u_volumes, working parameters and response": (
+        "volumes, working parameters and response",
+        "volumes, werkparameters en reactie",
+        "volumes, paramètres de travail et réaction",
+    ),
+    "bs_this year (projected)": (
+        "{year0} projected (actual to date + forecast)",
+        "{year0} verwacht (werkelijk tot nu + prognose)",
+        "{year0} projeté (réel à ce jour + prévision)",
+    ),
+    "bs_volume": (
+        "volume (more or fewer dossiers)",
+        "volume (meer of minder dossiers)",
+        "volume (plus ou moins de dossiers)",
+    ),
+    "bs_mix": ("mix (who comes)", "mix (wie komt)", "composition (qui vient)"),
+    "bs_price (table)": ("price (the table)", "prijs (de tabel)", "prix (le barème)"),
+    "bs_next year (forecast)": ("{year1} forecast", "{year1} prognose", "{year1} prévision"),
+    "note_response": (
+        "Volume response: registrations change by about {e} % for each 1 % more support "
+        "(80 %: {lo} to {hi}; estimated from {n} countries whose support changed). Tables "
+        "other than the one in force ({table}) change volumes as well as prices.",
+        "Volumereactie: de inschrijvingen veranderen met ongeveer {e} % per 1 % meer steun "
+        "(80 %: {lo} tot {hi}; geschat op {n} landen waarvan de steun veranderde). Andere "
+        "tabellen dan de geldende ({table}) veranderen volumes én prijzen.",
+        "Réaction des volumes : les inscriptions varient d'environ {e} % pour 1 % d'aide en "
+        "plus (80 % : {lo} à {hi} ; estimée sur {n} pays dont l'aide a changé). Les barèmes "
+        "autres que celui en vigueur ({table}) changent les volumes autant que les prix.",
+    ),
+    "note_no_response": (
+        "No volume response could be estimated from the history: {why}",
+        "Uit de geschiedenis kon geen volumereactie worden geschat: {why}",
+        "Aucune réaction des volumes n'a pu être estimée : {why}",
+    ),
+    "note_bridge": (
+        "Volume: the change in dossiers at {year0}'s cost per dossier; mix: next year's "
+        "dossiers under {year0}'s table against that cost; price: the table of {year1} "
+        "against {year0}'s on the same dossiers. Same population (no volume response).",
+        "Volume: de verandering in dossiers tegen de kost per dossier van {year0}; mix: de "
+        "dossiers van volgend jaar onder de tabel van {year0} tegenover die kost; prijs: de "
+        "tabel van {year1} tegenover die van {year0} op dezelfde dossiers. Zelfde populatie.",
+        "Volume : la variation des dossiers au coût par dossier de {year0} ; composition : "
+        "les dossiers de l'an prochain sous le barème de {year0} face à ce coût ; prix : le "
+        "barème de {year1} face à celui de {year0} sur les mêmes dossiers. Même population.",
+    ),
     "t_comparison": ("Table comparison", "Vergelijking tabellen", "Comparaison barèmes"),
     "t_alarms": ("Misuse alarms", "Misbruikalarmen", "Alertes d'abus"),
     "t_focus": ("Lifted restrictions", "Opgeheven beperkingen", "Restrictions levées"),

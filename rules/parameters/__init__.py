@@ -65,6 +65,17 @@ Money = Annotated[Decimal, BeforeValidator(_money)]
 Countries = Annotated[tuple[str, ...], BeforeValidator(_countries)]
 
 
+class ValueRange(BaseModel):
+    """Where a ``working`` amount may plausibly lie: the forecast samples it per draw
+    from a triangular distribution (``low``, the working value, ``high``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low: Money
+    high: Money
+    why: str = Field(min_length=1)
+
+
 class Parameter(BaseModel):
     """One dated parameter with its provenance."""
 
@@ -76,6 +87,8 @@ class Parameter(BaseModel):
     status: Literal["confirmed", "working"]
     source: str
     values: dict[date, Any] = Field(min_length=1)
+    # working amounts only: the range of the latest value (sampled in the forecast)
+    range: ValueRange | None = None
     name: str = ""  # filled in by the table
 
     @field_validator("rule")
@@ -102,7 +115,20 @@ class Parameter(BaseModel):
             except ValueError as exc:
                 raise ValueError(f"value from {since}: {exc}") from None
         object.__setattr__(self, "values", typed)
+        if self.range is not None:
+            if self.unit != "EUR" or self.status != "working":
+                raise ValueError("a range is for working amounts (unit EUR, status working)")
+            latest = self.changes[-1][1]
+            if not self.range.low <= latest <= self.range.high:
+                raise ValueError(
+                    f"range [{self.range.low}, {self.range.high}] does not hold the "
+                    f"latest value {latest}"
+                )
         return self
+
+    @property
+    def latest(self) -> Any:
+        return self.changes[-1][1]
 
     @property
     def changes(self) -> list[tuple[date, Any]]:

@@ -126,6 +126,11 @@ def test_backtest_on_a_panel_from_the_model_family_is_calibrated():
     assert 0.6 <= total["cell_coverage80"] <= 0.95
     assert abs(total["annual_bias"]) < 0.15
     assert total["mase_model"] < total["mase_seasonal_naive"]  # the truth has no drift
+    # the horizon totals: one per origin and group, the 95 % bands a superset of the 80 %
+    assert 0.5 <= total["annual_coverage80"] <= total["annual_coverage95"] <= 1.0
+    # origins 2023-03 … 2023-12: none has the step (2023-01) in its horizon
+    assert total["policy_change_origins"] == 0
+    assert total["annual_coverage80_policy_change"] is None
     assert set(result["country_group"]) == {"big", "small", "total"}
 
 
@@ -155,3 +160,20 @@ def test_the_forecast_level_is_the_last_years_with_yearly_level_blocks():
         settings=VolumeSettings(level_block_months=None, half_life_months=None),
     )
     assert one_level.expected(future)[0].mean() < 34  # pulled towards the older 20
+
+
+def test_backtest_counts_the_origins_whose_horizon_crosses_a_policy_change():
+    countries, first, counts, policy = simulated_panel(np.random.default_rng(12), effect=0.5)
+    result = run_backtest(
+        countries,
+        first,
+        counts,
+        {"A": "big", "B": "big", "C": "small"},
+        [policy],
+        BacktestSettings(origins=6, min_history_months=30, draws=300),
+        VolumeSettings(half_life_months=36),
+    )
+    total = result.filter(result["country_group"] == "total").row(0, named=True)
+    # origins 2022-09 and 2022-12 forecast across the step of 2023-01; the others do not
+    assert total["policy_change_origins"] == 2
+    assert total["annual_coverage80_policy_change"] in (0.0, 0.5, 1.0)

@@ -68,10 +68,95 @@ def budget_section(ctx: Context) -> tuple[Section, dict]:
     )
     chart = charts.budget_bars(L, year, cells, [line for line in LINES if line != "total"])
     facts = {"next": cells.get(("2026", "total")), "diff": cells.get(("2026 - 2025", "total"))}
+    shown = [lines, every] + _bands_table(ctx, year) + _bridge_table(ctx)
     section = Section(
-        "budget", L("s_budget", year=year), L("s_budget_intro", year=year), [lines, every], [chart]
+        "budget", L("s_budget", year=year), L("s_budget_intro", year=year), shown, [chart]
     )
     return section, facts
+
+
+def _has(ctx: Context, table: str) -> bool:
+    found = query_frame(
+        ctx.con,
+        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $t",
+        {"t": table},
+    )
+    return bool(found["n"][0])
+
+
+def _response_note(ctx: Context) -> str | None:
+    if not _has(ctx, "volume_response"):
+        return None
+    row = query_frame(ctx.con, "SELECT * FROM volume_response").row(0, named=True)
+    if not row["identified"]:
+        return ctx.L("note_no_response", why=row["note"])
+    in_force = query_frame(ctx.con, "SELECT any_value(in_force) AS t FROM budget_bands")["t"][0]
+    return ctx.L(
+        "note_response",
+        e=f"{row['elasticity']:.2f}",
+        lo=f"{row['lo80']:.2f}",
+        hi=f"{row['hi80']:.2f}",
+        n=row["countries_changed"],
+        table=in_force,
+    )
+
+
+def _bands_table(ctx: Context, year: int) -> list[Table]:
+    """Next year's programme total per table with each uncertainty added in turn."""
+    if not _has(ctx, "budget_bands"):
+        return []
+    L = ctx.L
+    frame = query_frame(
+        ctx.con,
+        """SELECT "table", basis, uncertainty, mean, lo80, hi80, lo95, hi95 FROM budget_bands
+           WHERE year = $y ORDER BY "table" LIKE '% - %', "table", basis DESC, uncertainty""",
+        {"y": year},
+    )
+    if frame.is_empty():
+        return []
+    rows = [
+        (
+            r["table"],
+            L(f"b_{r['basis']}"),
+            L(f"u_{r['uncertainty']}"),
+            r["mean"],
+            (r["lo80"], r["hi80"]),
+            (r["lo95"], r["hi95"]),
+        )
+        for r in frame.iter_rows(named=True)
+    ]
+    columns = [
+        Column("table", L("c_table")),
+        Column("basis", L("c_basis")),
+        Column("uncertainty", L("c_uncertainty")),
+        Column("mean", L("c_mean"), "eur"),
+        Column("range80", "80 %", "eur_range"),
+        Column("range95", "95 %", "eur_range"),
+    ]
+    return [Table("bands", L("t_bands"), L("t_bands"), columns, rows, note=_response_note(ctx))]
+
+
+def _bridge_table(ctx: Context) -> list[Table]:
+    if not _has(ctx, "budget_bridge"):
+        return []
+    L = ctx.L
+    frame = query_frame(ctx.con, 'SELECT * FROM budget_bridge ORDER BY "order"')
+    if frame.is_empty():
+        return []
+    years = {"year0": frame["this_year"][0], "year1": frame["next_year"][0]}
+    rows = [(L(f"bs_{r['step']}", **years), r["amount"]) for r in frame.iter_rows(named=True)]
+    columns = [Column("step", L("c_step")), Column("amount", L("c_amount"), "eur")]
+    return [
+        Table(
+            "bridge",
+            L("t_bridge"),
+            L("t_bridge"),
+            columns,
+            rows,
+            note=L("note_bridge", **years),
+            emphasis={0, len(rows) - 1},
+        )
+    ]
 
 
 def _table_row(cells: dict, table: str) -> tuple:
