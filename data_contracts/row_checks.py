@@ -129,14 +129,29 @@ def _problems(spec: FieldSpec, text: pl.Expr, typed: pl.Expr, shown: pl.Expr):
             pl.format(f"{name}: '{{}}' {expected}", shown),
         )
     if spec.minimum is not None:
+        below = (
+            f"is before {spec.minimum}, the earliest date the contract accepts"
+            if spec.kind is Kind.DATE
+            else f"is below the minimum {spec.minimum}"
+        )
         yield (
-            (typed < spec.minimum).fill_null(False),
-            pl.format(f"{name}: '{{}}' is below the minimum {spec.minimum}", shown),
+            (typed < pl.lit(spec.minimum)).fill_null(False),
+            pl.format(f"{name}: '{{}}' {below}", shown),
         )
     if spec.maximum is not None:
+        above = (
+            f"is after {spec.maximum}, the latest date the contract accepts (two years ahead)"
+            if spec.kind is Kind.DATE
+            else f"is above the maximum {spec.maximum}"
+        )
         yield (
-            (typed > spec.maximum).fill_null(False),
-            pl.format(f"{name}: '{{}}' is above the maximum {spec.maximum}", shown),
+            (typed > pl.lit(spec.maximum)).fill_null(False),
+            pl.format(f"{name}: '{{}}' {above}", shown),
+        )
+    if spec.printable:
+        yield (
+            text.str.contains(values.CONTROL_CHARACTER.pattern).fill_null(False),
+            pl.lit(f"{name}: {values.CONTROL_CHARACTER_PROBLEM}"),
         )
     if spec.max_length is not None:
         yield (
@@ -210,7 +225,14 @@ def _plan(decimal_comma: bool) -> _Plan:
             for spec in specs
         ),
         broken=pl.any_horizontal([flag for column in rules for flag, _ in column] + cross_field),
-        shown=tuple(pl.col(name).str.slice(0, 60).alias(_RAW + name) for name in names),
+        # A value a reason quotes: its first 60 characters, control characters masked.
+        shown=tuple(
+            pl.col(name)
+            .str.slice(0, 60)
+            .str.replace_all(values.CONTROL_CHARACTER.pattern, "\ufffd")
+            .alias(_RAW + name)
+            for name in names
+        ),
         # As in pydantic, the cross-field rules speak only when every cell parsed.
         reason=pl.coalesce(field_problems, cross).alias(REASON),
     )

@@ -9,12 +9,20 @@ shared through ``cross_field_rules``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, get_args, get_origin
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from data_contracts import values
 from data_contracts.countries import country_codes
@@ -54,10 +62,44 @@ def _choice(*choices: str):
     return parse
 
 
-Text = Annotated[str, BeforeValidator(values.clean_text), Kind.TEXT, Field(max_length=64)]
+@dataclass(frozen=True)
+class Printable:
+    """Marks a field whose text must hold no control character (``values.CONTROL_CHARACTER``:
+    NUL, line breaks, escapes; a tab is allowed). The vectorised checks read the marker."""
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+# Bounds: every date column must fall in a plausible window. A contract-valid date such
+# as 0001-01-01 or 9999-12-31 is quarantined here rather than breaking a later stage
+# (date arithmetic past year 9999, calendars of thousands of years). No REAB dossier
+# dates from before 1990; planned departures and correction extracts reach at most two
+# years ahead. The upper bound is taken when the process starts: a row's verdict may
+# change over the years, never within a run.
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = _add_years(date.today(), 2)
+
+Text = Annotated[
+    str,
+    BeforeValidator(values.clean_text),
+    Kind.TEXT,
+    Field(max_length=64),
+    Printable(),
+    AfterValidator(values.no_control_characters),
+]
 Country = Annotated[str, BeforeValidator(_country), Kind.COUNTRY]
 WholeNumber = Annotated[int, BeforeValidator(values.parse_whole_number), Kind.WHOLE_NUMBER]
-Day = Annotated[date, BeforeValidator(values.parse_date), Kind.DATE]
+Day = Annotated[
+    date,
+    BeforeValidator(values.parse_date),
+    Kind.DATE,
+    Field(ge=EARLIEST_DATE, le=LATEST_DATE),
+]
 YesNo = Annotated[bool, BeforeValidator(values.parse_bool), Kind.BOOL]
 Flag = Annotated[bool, BeforeValidator(_flag), Kind.FLAG]
 Money = Annotated[Decimal, BeforeValidator(values.parse_money), Kind.MONEY, Field(ge=0)]
@@ -144,9 +186,10 @@ class FieldSpec(BaseModel):
     kind: Kind
     required: bool
     choices: tuple[str, ...] = ()
-    minimum: int | None = None
-    maximum: int | None = None
+    minimum: int | date | None = None  # dates: the plausible window (EARLIEST_DATE …)
+    maximum: int | date | None = None
     max_length: int | None = None
+    printable: bool = False  # no control characters (``Printable``)
 
 
 def _metadata(annotation) -> list:
@@ -194,6 +237,7 @@ def field_specs() -> tuple[FieldSpec, ...]:
                 minimum=bound["Ge"].ge if "Ge" in bound else None,
                 maximum=bound["Le"].le if "Le" in bound else None,
                 max_length=bound["MaxLen"].max_length if "MaxLen" in bound else None,
+                printable=any(isinstance(m, Printable) for m in meta),
             )
         )
     return tuple(specs)

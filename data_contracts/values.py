@@ -19,6 +19,11 @@ FALSE_SPELLINGS = ("false", "0", "nee", "non", "no")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 BELGIAN_DATE = re.compile(r"\d{2}/\d{2}/\d{4}")
 WHOLE_NUMBER = re.compile(r"\d{1,4}")
+# A control character: C0 except tab, DEL, and C1 (what a cp1252 byte without a glyph
+# becomes). No cell may hold one inside (NUL, line breaks, terminal escapes); the same
+# pattern is used by the vectorised checks (Rust regex) and to mask values in reasons.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+CONTROL_CHARACTER_PROBLEM = "holds a control character (NUL, line break, escape, …)"
 # Money: digits with at most two decimals after normalisation to a decimal point.
 MONEY = re.compile(r"\d{1,12}(\.\d{1,2})?")
 # A dot-grouped amount such as 1.234 or 12.345.678 (thousands separators).
@@ -31,6 +36,13 @@ def clean_text(raw: object) -> str | None:
         return None
     text = str(raw).strip(WHITESPACE)
     return text or None
+
+
+def no_control_characters(text: str | None) -> str | None:
+    """A text cell as is, unless it holds a control character (tab excepted)."""
+    if text is not None and CONTROL_CHARACTER.search(text):
+        raise ValueError(f"the value {CONTROL_CHARACTER_PROBLEM}")
+    return text
 
 
 def parse_bool(raw: object) -> bool | None:

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Fewer dossiers than this (a mean over draws can be a tiny fraction) count as none.
+NO_DOSSIERS = 1e-6
+
 
 @dataclass(frozen=True)
 class YearCost:
@@ -53,9 +56,10 @@ def bridge(this_year: YearCost, next_year: YearCost, next_at_this_table_cents: i
     next year's dossiers priced under this year's table."""
     if this_year.dossiers < 0 or next_year.dossiers < 0:
         raise ValueError("dossier counts cannot be negative")
-    volume = round((next_year.dossiers - this_year.dossiers) * this_year.per_dossier)
-    if this_year.dossiers == 0:  # nothing to scale: everything next year is volume
+    if this_year.dossiers < NO_DOSSIERS:  # nothing to scale: everything next year is volume
         volume = next_at_this_table_cents
+    else:
+        volume = round((next_year.dossiers - this_year.dossiers) * this_year.per_dossier)
     mix = next_at_this_table_cents - this_year.cents - volume
     price = next_year.cents - next_at_this_table_cents
     return Bridge(this_year, next_year, next_at_this_table_cents, volume, mix, price)

@@ -14,7 +14,11 @@ from pipelines.warehouse import default_db_path, default_landing_path
 
 
 def _say(message: str) -> None:
-    print(message, flush=True)
+    """Print a line; terminal control characters in it (from a file name or a stored
+    value) are shown escaped, never obeyed."""
+    from pipelines.safe_text import for_terminal
+
+    print(for_terminal(message), flush=True)
 
 
 def _db_argument(parser: argparse.ArgumentParser) -> None:
@@ -404,13 +408,31 @@ def cmd_entitlements(args: argparse.Namespace) -> int:
     except ParameterDateError as exc:
         _say(f"reab entitlements: {exc}")
         return 1
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    result.write_csv(args.output)
+    _write_csv_safely(result, args.output)
     _say(f"{result.height} persons under table {args.table} → {args.output}")
     totals = result.select(pl.col(c).sum() for c in AMOUNT_COLUMNS).row(0, named=True)
     for column, amount in totals.items():
         _say(f"  {column:22s} {amount:>16,.2f} EUR")
     return 0
+
+
+def _write_csv_safely(frame, output: Path) -> None:
+    """The CSV export: text cells that a spreadsheet would run as a formula get a
+    leading ``'`` (numbers stay numbers); written to a temporary name and renamed, so a
+    failed write (a full disk) leaves the previous file, not half of one."""
+    from pipelines.safe_text import spreadsheet_safe
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    safe = spreadsheet_safe(frame)
+    if output.exists() and not output.is_file():  # /dev/stdout, a named pipe
+        safe.write_csv(output)
+        return
+    partial = output.with_name(output.name + ".partial")
+    try:
+        safe.write_csv(partial)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -962,6 +984,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_DAMAGED = (
+    "not a valid duckdb database file",
+    "corrupt",
+    "could not read enough bytes",
+    "checksum",
+)
+_DISK_FULL = ("no space left on device", "disk quota exceeded", "disk is full")
+
+
+def _failed_file(args: argparse.Namespace, text: str) -> tuple[str, bool]:
+    """The file an error names (in quotes), else the warehouse; and whether it is the
+    warehouse (or one of its own files: ``.wal``, ``.tmp``)."""
+    import re
+
+    db = str(getattr(args, "db", None) or default_db_path())
+    named = re.search(r'"([^"]+)"', text)
+    if not named:
+        return db, True
+    path = named.group(1)
+    return path, Path(path).name.startswith(Path(db).name)
+
+
+def _fault(args: argparse.Namespace, exc: BaseException) -> tuple[str, int] | None:
+    """The one-line message and exit code for a full disk or a damaged warehouse;
+    None for any other error (a bug: its traceback is shown)."""
+    import errno
+
+    import duckdb
+
+    verb = f"reab {args.verb}"
+    if isinstance(exc, OSError) and not isinstance(exc, duckdb.Error):
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            return None
+        where = exc.filename or getattr(args, "db", None) or default_db_path()
+        return (
+            f"{verb}: the disk is full while writing {where}; nothing of the failed step "
+            "was kept: free some space and run it again",
+            1,
+        )
+    text = str(exc)
+    lower = text.lower()
+    if any(sign in lower for sign in _DISK_FULL):
+        where, _ = _failed_file(args, text)
+        return (
+            f"{verb}: the disk is full while writing {where}; nothing of the failed step "
+            "was kept: free some space and run it again",
+            1,
+        )
+    detail = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    damaged = isinstance(exc, duckdb.SerializationException | duckdb.InternalException)
+    if damaged or any(sign in lower for sign in _DAMAGED):
+        path, warehouse = _failed_file(args, text)
+        what = "the warehouse file" if warehouse else "the file"
+        return (
+            f"{verb}: {what} {path} cannot be read (it is damaged or not a DuckDB file): "
+            f"restore it from a backup or remove it (DuckDB: {detail})",
+            2,
+        )
+    if isinstance(exc, duckdb.IOException):
+        lock = "lock" in lower
+        hint = " (another process is writing to it; wait for it to finish and try again)"
+        return f"{verb}: cannot open the warehouse: {detail}{hint if lock else ''}", 2
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     import duckdb
 
@@ -971,11 +1058,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("interrupted")
         return 130
-    except duckdb.IOException as exc:
-        _say(f"reab {args.verb}: cannot open the warehouse: {exc}")
-        if "lock" in str(exc).lower():
-            _say("another process is writing to it; wait for it to finish and try again")
-        return 2
+    except (duckdb.Error, OSError) as exc:
+        fault = _fault(args, exc)
+        if fault is None:
+            raise
+        message, code = fault
+        _say(message)
+        return code
 
 
 if __name__ == "__main__":

@@ -33,7 +33,14 @@ import polars as pl
 
 from data_contracts.dataset_expectations import check_dataset
 from data_contracts.errors import ExtractError
-from data_contracts.readers import SOURCE_ROW, RawExtract, content_hash, read_extract_bytes
+from data_contracts.identifier_values import screen
+from data_contracts.readers import (
+    SOURCE_ROW,
+    RawExtract,
+    content_hash,
+    load_extract_bytes,
+    read_extract_bytes,
+)
 from data_contracts.reasons import without_values
 from data_contracts.row_checks import REASON, check_dossiers, check_rows
 from data_contracts.row_model import COLUMNS
@@ -102,7 +109,9 @@ def extract_files(paths: Iterable[str | Path]) -> list[Path]:
                 sorted(
                     p
                     for p in path.rglob("*")
-                    if p.is_file()
+                    # not only regular files: a link, pipe or device is listed, then
+                    # refused with its reason by the reader (never silently skipped)
+                    if not p.is_dir()
                     and p.suffix.lower() in EXTRACT_SUFFIXES
                     and not p.name.startswith(".")
                 )
@@ -191,6 +200,7 @@ class _Prepared:
     unreadable: str | None = None  # the file cannot be opened: nothing is recorded
     rejected: ExtractError | None = None  # rejected whole: recorded with its reason
     seen: bool = False  # its content was in the warehouse when the run began: not read
+    identifier_reasons: pl.Series | None = None  # per row: identifier values removed
 
 
 def _prepare(files: Iterable[Path], seen: set[str]) -> Iterator[list[_Prepared]]:
@@ -214,17 +224,24 @@ def _prepare(files: Iterable[Path], seen: set[str]) -> Iterator[list[_Prepared]]
 
 
 def _read(path: Path, seen: set[str]) -> _Prepared:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return _Prepared(path, unreadable=f"cannot open the file: {exc.strerror or exc}")
+    try:  # only a regular file, within the size limit (never a device, pipe or link out)
+        data = load_extract_bytes(path)
+    except ExtractError as exc:
+        return _Prepared(path, unreadable=str(exc))
     digest = content_hash(data)
     if digest in seen:
         return _Prepared(path, digest, seen=True)
     try:
-        return _Prepared(path, digest, raw=read_extract_bytes(data, path.name, digest))
+        raw = read_extract_bytes(data, path.name, digest)
     except ExtractError as exc:
         return _Prepared(path, digest, rejected=exc)
+    found = screen(raw.frame)  # identifier-looking values: the file rejected, or the cells removed
+    if found.rejection is not None:
+        return _Prepared(path, digest, rejected=found.rejection)
+    raw.frame = found.redacted  # never checked, quoted in a reason, or stored
+    return _Prepared(
+        path, digest, raw=raw, identifier_reasons=found.reasons if found.rows else None
+    )
 
 
 @dataclass
@@ -268,11 +285,13 @@ def _checked(batch: list[_Prepared]) -> Iterator[_Prepared]:
             offset += frame.height
     for i, item in enumerate(batch):
         if i in checked:
-            item.checked = _split(item.raw, checked.pop(i))
+            item.checked = _split(item.raw, checked.pop(i), item.identifier_reasons)
         yield item
 
 
-def _split(raw: RawExtract, checked: pl.DataFrame) -> _Checked:
+def _split(raw: RawExtract, checked: pl.DataFrame, identifiers: pl.Series | None) -> _Checked:
+    if identifiers is not None:  # such a row is quarantined, whatever else it breaks
+        checked = checked.with_columns(pl.coalesce(pl.lit(identifiers), REASON).alias(REASON))
     broken = pl.col(REASON).is_not_null()
     valid = checked.filter(~broken).drop(REASON)
     rejected = _with_raw_values(raw, checked.filter(broken).select(SOURCE_ROW, REASON))
@@ -448,6 +467,17 @@ class _BatchWriter:
             return FileOutcome(name, "rejected", message=item.unreadable), None
         if item.digest in self.recorded:
             file_id = self.recorded[item.digest]
+            status, day, reason = fetch_one(
+                self.con,
+                "SELECT status, ingested_at::DATE, message FROM ingested_files WHERE file_id = ?",
+                [file_id],
+            )
+            if status == "rejected":  # sent again unchanged: still rejected, nothing stored
+                message = (
+                    f"this file was rejected on {day:%Y-%m-%d}: {reason}; "
+                    "fix it and send the corrected file"
+                )
+                return FileOutcome(name, "rejected", message=message, file_id=file_id), None
             return FileOutcome(name, "already_ingested", file_id=file_id), None
         if item.seen:  # in the warehouse when the run began, not any more: read it now
             ((item,),) = _prepare([item.path], set())

@@ -1,6 +1,10 @@
 """The finance workbook: a summary sheet, then one sheet per table. Numbers are numbers
 (EUR, count, share and date formats), hidden cells are text (``<5``, ``x``), headers are
-frozen and filterable. Every row of every table (the page may show only a head)."""
+frozen and filterable. Every row of every table (the page may show only a head).
+
+Text is text: the workbook never turns a string into a formula or a link, and a table's
+text cell that a spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@``, tab or
+carriage return first; e.g. after a save as CSV) gets a leading ``'``."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import xlsxwriter
 
 from pipelines.report.labels import Labels
 from pipelines.report.model import Column, Report, Table, is_hidden
+from pipelines.safe_text import for_spreadsheet
 
 FORMATS = {
     "count": "#,##0",
@@ -58,7 +63,15 @@ def sheet_names(report: Report) -> dict[str, str]:
 
 def render_xlsx(report: Report) -> bytes:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "remove_timezone": True})
+    book = xlsxwriter.Workbook(
+        buffer,
+        {
+            "in_memory": True,
+            "remove_timezone": True,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     book.set_properties({"title": report.title, "subject": f"{report.month:%Y-%m}"})
     bold = book.add_format({"bold": True})
     title = book.add_format({"bold": True, "font_size": 14, "font_color": "#1f5a96"})
@@ -131,4 +144,4 @@ def _write(sheet, i, j, value, column: Column, style, hidden) -> None:
     elif isinstance(value, datetime | date):
         sheet.write_datetime(i, j, value, style.get(column.kind, style["date"]))
     else:
-        sheet.write_string(i, j, str(value))
+        sheet.write_string(i, j, for_spreadsheet(str(value)))

@@ -354,7 +354,12 @@ def load_scenario(path: str | Path) -> Table:
             raise ParameterFileError(
                 f"{path}: overrides.{name}: table {base_name} has no parameter {name!r}"
             )
-        parameters[name] = {**parameters.get(name, {}), **change}
+        merged_parameter = {**parameters.get(name, {}), **change}
+        # A range describes the base table's working value: a scenario that sets its own
+        # values (or confirms them) gives its own range or none.
+        if "range" not in change and ("values" in change or change.get("status") == "confirmed"):
+            merged_parameter.pop("range", None)
+        parameters[name] = merged_parameter
     merged = {
         **base,
         "name": str(data.get("name") or path.stem),

@@ -92,6 +92,7 @@ def test_backtest_table(demo_copy):
 
 def test_budget_forecast_levels_tables_and_assumptions_agree(demo_copy):
     with connect(demo_copy) as con:
+        con.execute("DROP TABLE IF EXISTS entitlements")  # (another test may have built it)
         sim = simulate(con, draws=200, seed=1)
         yearly = build_budget_forecast(con, simulation=sim)
         build_volume_forecast(con, simulation=sim)

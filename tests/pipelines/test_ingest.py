@@ -469,3 +469,29 @@ def test_batched_run_stores_what_one_file_at_a_time_stores(tmp_path, monkeypatch
         "ingested_with_quarantine",
         "ingested",
     ]
+
+
+def test_a_folder_with_a_pipe_and_links_out_is_ingested_without_hanging(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write_csv(folder / "a.csv", [person()])
+    os.mkfifo(folder / "b_pipe.csv")
+    (folder / "c_zero.csv").symlink_to("/dev/zero")
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (folder / "d_passwd.csv").symlink_to(secret)
+    db = tmp_path / "wh.duckdb"
+    done = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "ingest", str(folder), "--db", str(db)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,  # a pipe opened for reading would block here for ever
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "named pipe" in out and "device" in out and "outside" in out
+    assert "root:x" not in out and "Traceback" not in out
+    with connect(db, read_only=True) as con:
+        assert count(con, "dossier_persons") == 1
+        assert "root:x" not in json.dumps(snapshot(con), default=str)
