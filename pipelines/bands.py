@@ -41,7 +41,13 @@ from models.uncertainty import (
     support_by_month,
     table_draws,
 )
-from pipelines.warehouse import registered, replace_table, scalar
+from pipelines.warehouse import (
+    cents_as_eur,
+    forecast_money_sql,
+    registered,
+    replace_table,
+    scalar,
+)
 from rules.parameters import Table, applicable_rules, built_in_table
 
 Progress = Callable[[str], None]
@@ -187,11 +193,7 @@ ORDER BY "table", "year", basis, uncertainty
 
 
 def _write_bands(con: duckdb.DuckDBPyConnection, bands: pl.DataFrame) -> None:
-    money = ", ".join(
-        f"(CAST({c}{suffix} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))"
-        f"::DECIMAL(16, 2) AS {c}"
-        for c, suffix in [("mean", "_cents")] + [(b, "") for b in interval_columns(DEFAULT_LEVELS)]
-    )
+    money = forecast_money_sql(interval_columns(DEFAULT_LEVELS))
     with registered(con, new_rows=bands):
         con.execute(BANDS_SQL.format(money=money))
 
@@ -312,10 +314,8 @@ def build_budget_bridge(
     if write:
         with registered(con, new_rows=frame):
             con.execute(
-                """CREATE OR REPLACE TABLE budget_bridge AS
-                   SELECT * EXCLUDE (amount),
-                          (CAST(amount AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))
-                              ::DECIMAL(16, 2) AS amount
+                f"""CREATE OR REPLACE TABLE budget_bridge AS
+                   SELECT * EXCLUDE (amount), {cents_as_eur("amount")}
                    FROM new_rows ORDER BY "order" """
             )
     return frame

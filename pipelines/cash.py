@@ -48,13 +48,14 @@ from models.cash import (
 from models.forecast import DEFAULT_LEVELS, interval_columns, month_index, month_of
 from pipelines.entitlements import default_scenarios
 from pipelines.forecast import (
+    EARLIER_SUPPORT_SQL,
     TEMPLATE_LAG_MONTHS,
     Progress,
     Simulation,
     simulation_of_volume_forecast,
 )
 from pipelines.freshness import record_build
-from pipelines.warehouse import query_frame, registered
+from pipelines.warehouse import forecast_money_sql, query_frame, registered
 from rules.engine import INPUT_COLUMNS, evaluate_cents, prepare
 from rules.parameters import applicable_rules, built_in_table, load_scenario
 
@@ -216,14 +217,7 @@ def open_dossiers_cash(
                      AND status IN {tuple(COSTING_STATUSES)}
                      AND (status = 'registered' OR departure >= $oldest))
             SELECT {", ".join(f"p.{c}" for c in others)}, p.ticket_cost_eur,
-                   greatest(
-                       CASE WHEN p.previous_return_support_date <= p.registration_date
-                            THEN p.previous_return_support_date END,
-                       (SELECT max(o.departure_date) FROM dossier_persons o
-                        WHERE o.person_id = p.person_id AND o.dossier_id <> p.dossier_id
-                          AND o.dossier_status = 'departed'
-                          AND o.departure_date <= p.registration_date)
-                   ) AS previous_return_support_date,
+                   {EARLIER_SUPPORT_SQL},
                    open.registered AS _registered, open.country AS _country,
                    coalesce(open.partner, 'none') AS _partner, open.departure AS _departure
             FROM dossier_persons p JOIN open USING (dossier_id)
@@ -297,10 +291,7 @@ def open_dossiers_cash(
     return cash, int(persons["dossier_id"].n_unique())
 
 
-MONEY = ", ".join(
-    f"(CAST({c}{suffix} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))::DECIMAL(16, 2) AS {c}"
-    for c, suffix in [("mean", "_cents")] + [(b, "") for b in interval_columns(DEFAULT_LEVELS)]
-)
+MONEY = forecast_money_sql(interval_columns(DEFAULT_LEVELS))
 CASH_FORECAST_SQL = f"""
 CREATE OR REPLACE TABLE budget_forecast_cash AS
 SELECT "table", level, "key", period, "month", "year", budget_line,

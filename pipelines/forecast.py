@@ -37,7 +37,13 @@ from models.forecast import (
 from models.volume import MIN_HISTORY_MONTHS, PolicyEffect, fit_volume
 from pipelines.entitlements import default_scenarios
 from pipelines.freshness import record_build
-from pipelines.warehouse import query_frame, registered, replace_table, scalar
+from pipelines.warehouse import (
+    forecast_money_sql,
+    query_frame,
+    registered,
+    replace_table,
+    scalar,
+)
 from rules.engine import INPUT_COLUMNS
 from rules.parameters import applicable_rules, built_in_table, load_scenario
 
@@ -195,6 +201,18 @@ TEMPLATE_LAG_MONTHS = 3
 MIN_TEMPLATES = 10
 
 
+# A person's latest earlier support known anywhere in the warehouse: the stated date, or
+# the departure of another departed dossier of the person (``p``: dossier_persons).
+EARLIER_SUPPORT_SQL = """greatest(
+                       CASE WHEN p.previous_return_support_date <= p.registration_date
+                            THEN p.previous_return_support_date END,
+                       (SELECT max(o.departure_date) FROM dossier_persons o
+                        WHERE o.person_id = p.person_id AND o.dossier_id <> p.dossier_id
+                          AND o.dossier_status = 'departed'
+                          AND o.departure_date <= p.registration_date)
+                   ) AS previous_return_support_date"""
+
+
 def load_templates(
     con: duckdb.DuckDBPyConnection, countries: tuple[str, ...], origin: int
 ) -> Templates:
@@ -227,14 +245,7 @@ def load_templates(
         persons = query_frame(
             con,
             f"""SELECT {", ".join(f"p.{c}" for c in others)}, p.ticket_cost_eur,
-                   greatest(
-                       CASE WHEN p.previous_return_support_date <= p.registration_date
-                            THEN p.previous_return_support_date END,
-                       (SELECT max(o.departure_date) FROM dossier_persons o
-                        WHERE o.person_id = p.person_id AND o.dossier_id <> p.dossier_id
-                          AND o.dossier_status = 'departed'
-                          AND o.departure_date <= p.registration_date)
-                   ) AS previous_return_support_date
+                   {EARLIER_SUPPORT_SQL}
                 FROM dossier_persons p SEMI JOIN chosen USING (dossier_id)
                 ORDER BY p.dossier_id, p.person_id""",
         )
@@ -441,11 +452,7 @@ def build_budget_forecast(
         aggregates=LEVELS if current else ("total",),
     )
     say("writing budget_forecast")
-    money = ", ".join(
-        f"(CAST({c}{suffix} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))"
-        f"::DECIMAL(16, 2) AS {c}"
-        for c, suffix in [("mean", "_cents")] + [(b, "") for b in interval_columns(DEFAULT_LEVELS)]
-    )
+    money = forecast_money_sql(interval_columns(DEFAULT_LEVELS))
     stamp = {"origin": month_of(sim.origin), "draws": sim.sampling.draws}
     with registered(con, new_rows=rows):
         con.execute(ARCHIVE_SCHEMA)

@@ -149,3 +149,16 @@ def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame
     """Create or replace table ``name`` with the rows of ``frame``."""
     with registered(con, new_rows=frame):
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM new_rows")
+
+
+def cents_as_eur(column: str, alias: str | None = None, scale: str = "DECIMAL(16, 2)") -> str:
+    """SQL for integer cents as exact EUR (``DECIMAL``): no float on the way."""
+    return (
+        f"(CAST({column} AS DECIMAL(18, 0)) * CAST(0.01 AS DECIMAL(3, 2)))::{scale}"
+        f" AS {alias or column}"
+    )
+
+
+def forecast_money_sql(bounds) -> str:
+    """The ``mean`` and interval bound columns of a forecast table, cents as EUR."""
+    return ", ".join([cents_as_eur("mean_cents", "mean")] + [cents_as_eur(b) for b in bounds])

@@ -177,7 +177,7 @@ def test_a_file_above_the_size_limit_is_refused_before_it_is_read(tmp_path, monk
 
 def test_the_default_size_limit_is_two_gib(monkeypatch):
     monkeypatch.delenv("REAB_MAX_EXTRACT_BYTES", raising=False)
-    assert readers.max_extract_bytes() == 2 * 1024**3
+    assert readers.max_extract_bytes() == 32 * 1024**2
 
 
 def parquet_of_one_value(rows: int, value: str, column: str = "dossier_id") -> bytes:
@@ -209,7 +209,7 @@ def test_parquet_bomb_is_refused_from_its_footer(monkeypatch):
 
 
 def test_parquet_of_few_rows_with_huge_values_is_refused_before_it_is_copied(monkeypatch):
-    monkeypatch.setenv("REAB_MAX_EXTRACT_BYTES", str(64 * 1024**2))
+    monkeypatch.setenv("REAB_MAX_EXTRACT_BYTES", str(16 * 1024**2))  # 64 MiB once read
     data = parquet_of_one_value(20_000, "P" * 8_000)  # 160 MB of text, a few KB on disk
     message = refused(data, name="wide.parquet")
     assert "of text once decoded" in message and "above the limit" in message

@@ -182,7 +182,8 @@ def big_extract(path: Path, dossiers: int) -> Path:
 
 
 @pytest.mark.slow
-def test_a_crash_mid_file_leaves_the_warehouse_as_before(tmp_path):
+def test_a_crash_mid_file_leaves_the_warehouse_as_before(tmp_path, monkeypatch):
+    monkeypatch.setenv("REAB_MAX_EXTRACT_BYTES", str(256 * 1024**2))  # the file is ~60 MiB
     db = tmp_path / "wh.duckdb"
     small = write_csv(tmp_path / "small.csv", mixed_rows())
     assert reab(["ingest", str(small), "--db", str(db)]) == 0
