@@ -307,3 +307,39 @@ def test_a_forecast_as_of_a_month_knows_no_country_first_seen_later(demo_copy):
         earlier = simulate(con, draws=20, seed=0, until=date(2025, 12, 1))
         now = load_panel(con)
     assert "ISL" not in earlier.countries and "ISL" in now.countries
+
+
+def test_the_contracts_extreme_dates_go_through_every_stage(demo_copy, tmp_path):
+    """The earliest and latest dates the contract accepts (1990-01-01 … two years
+    ahead) reach the entitlements, the forecasts and the bridge without blowing up the
+    monthly panels (a year-1 date once made them 24 GB)."""
+    from pipelines.entitlements import build_entitlements
+    from pipelines.ingest import ingest_file
+    from tests.factories import write_csv
+
+    last_day = date(date.today().year + 2, date.today().month, 1)
+    rows = [
+        person(
+            dossier_id="DOLD",
+            person_id="POLD",
+            registration_date="1990-01-01",
+            departure_date="1990-02-01",
+        ),
+        person(
+            dossier_id="DNEW",
+            person_id="PNEW",
+            registration_date="2026-01-05",
+            departure_date=last_day.isoformat(),
+            dossier_status="registered",
+        ),
+    ]
+    with connect(demo_copy) as con:
+        outcome = ingest_file(con, write_csv(tmp_path / "edges.csv", rows))
+        assert (outcome.rows_accepted, outcome.rows_quarantined) == (2, 0), outcome.summary()
+        build_entitlements(con)
+        sim = simulate(con, draws=20, seed=0)
+        assert sim.paths.shape[2] <= 14  # the horizon is the rest of the year and the next
+        build_budget_forecast(con, simulation=sim)
+        panel_months = con.sql("SELECT count(DISTINCT month) FROM budget_forecast").fetchall()
+        assert panel_months[0][0] == sim.paths.shape[2]
+        assert scalar(con, "SELECT count(*) FROM budget_bridge") == 5
