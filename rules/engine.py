@@ -681,7 +681,8 @@ def _evaluate_keys(frame: pl.DataFrame, table: Table, p: _Params) -> pl.DataFram
         .alias("priority_topup"),
         degressive.alias("degressive_topup"),
         vulnerability.alias("vulnerability_topup"),
-        pl.when(supported & col("_medical"))
+        # C-MED-BASIC / C-MED-EITHER: the basic 500 or AMAAR, never both (seed 000).
+        pl.when(supported & col("_medical") & ~col("_has_amaar"))
         .then(p.cents("medical_basic_topup"))
         .otherwise(0)
         .alias("medical_topup"),
@@ -710,8 +711,9 @@ def _evaluate_keys(frame: pl.DataFrame, table: Table, p: _Params) -> pl.DataFram
             (supported, RULE_BIT[r["category"]] if has_category else 0),
             *degressive_bits,
             (supported & (nonmedical > 0), p.bit("vulnerability_topup")),
-            (supported & col("_medical"), RULE_BIT["C-MED-BASIC"]),
+            (supported & col("_medical") & ~col("_has_amaar"), RULE_BIT["C-MED-BASIC"]),
             (supported & col("_has_amaar"), RULE_BIT["C-MED-AMAAR"]),
+            (supported & col("_medical") & col("_has_amaar"), RULE_BIT["C-MED-EITHER"]),
             (supported & col("_balkan_rc"), p.bit("balkan_admin_support")),
             (supported & col("monitored"), optional_bit["monitored_countries"]),
         ).alias("_mask"),

@@ -15,6 +15,7 @@ RULE_IDS: tuple[str, ...] = (
     "C-TRANSPORT",
     "C-MED-BASIC",
     "C-MED-AMAAR",
+    "C-MED-EITHER",
     "C-FEE",
     "T25-PREMIUM-VISA",
     "T25-PREMIUM-FREE",

@@ -305,9 +305,22 @@ def transport_allowance(values: Values) -> TraceLine:
 
 
 def medical_topup(person: Person, values: Values) -> list[TraceLine]:
-    """C-MED-BASIC: basic medical vulnerability, per person."""
+    """C-MED-BASIC: basic medical vulnerability, per person, unless AMAAR is given.
+
+    Seed 000: "€500 (basic) of actual cost (AMAAR)", one or the other. A person with
+    an AMAAR cost > 0 gets AMAAR instead (C-MED-EITHER), never both.
+    """
     if not person["medical_basic"]:
         return []
+    if person.amaar_cost > 0:
+        return [
+            plain_line(
+                "medical_topup",
+                "C-MED-EITHER",
+                "Basic medical vulnerability and an AMAAR cost: AMAAR instead of the "
+                "basic medical top-up (one or the other, not both).",
+            )
+        ]
     amount = values["medical_basic_topup"]
     return [
         values.line("medical_topup", amount, "medical_basic_topup", "Basic medical vulnerability.")
@@ -315,7 +328,10 @@ def medical_topup(person: Person, values: Values) -> list[TraceLine]:
 
 
 def amaar(person: Person) -> list[TraceLine]:
-    """C-MED-AMAAR: the AMAAR cost estimated by the agency's doctor, no maximum."""
+    """C-MED-AMAAR: the AMAAR cost estimated by the agency's doctor, no maximum.
+
+    It replaces the basic medical top-up (C-MED-EITHER).
+    """
     cost = person.amaar_cost
     if cost <= 0:
         return []

@@ -79,7 +79,7 @@ def approximate_paid_amounts(f: PersonFacts) -> tuple[np.ndarray, np.ndarray, np
     reint25 = np.where(base25, per_person(100_000, 50_000), 0)
     reint25 += np.where(base25 & (ret == "SYR"), per_person(200_000, 100_000), 0)  # T25-PRIORITY
     reint25 += np.where(f.vulnerability_count > 0, 70_000, 0)  # T25-VULN (not cumulative)
-    reint25 += np.where(f.medical_basic, 50_000, 0)  # C-MED-BASIC
+    reint25 += np.where(f.medical_basic & ~f.amaar, 50_000, 0)  # C-MED-BASIC, C-MED-EITHER
 
     # --- 2026 table ---
     cat1 = ret == "SYR"
@@ -110,7 +110,7 @@ def approximate_paid_amounts(f: PersonFacts) -> tuple[np.ndarray, np.ndarray, np
     )  # T26-DEGR-AMOUNT
     reint26 += np.where(degr_who, degr, 0)
     reint26 += f.vulnerability_count.astype(np.int64) * 100_000  # T26-VULN (cumulative)
-    reint26 += np.where(f.medical_basic, 50_000, 0)  # C-MED-BASIC
+    reint26 += np.where(f.medical_basic & ~f.amaar, 50_000, 0)  # C-MED-BASIC, C-MED-EITHER
 
     reintegration = np.where(table_2026, reint26, reint25)
 

@@ -37,7 +37,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "month; cancelled and no-show dossiers cost nothing), EUR.",
         "Aantallen onder 5 per land staan als <5; een waarde die verborgen is zodat zo'n "
         "aantal niet af te leiden is, staat als x; verborgen rijen zijn samengevoegd in "
-        "'andere landen', zodat de totalen kloppen. Bedragen: engagementen (de bedragen van "
+        "'andere landen', zodat de totalen kloppen. Bedragen: vastleggingen (de bedragen van "
         "een dossier vallen in de maand van inschrijving; geannuleerde dossiers en no-shows "
         "kosten niets), EUR.",
         "Les effectifs inférieurs à 5 par pays sont notés <5 ; une valeur masquée pour "
@@ -48,12 +48,12 @@ TEXT: dict[str, tuple[str, str, str]] = {
     ),
     "fact_ytd": (
         "Commitments {year} to date",
-        "Engagementen {year} tot nu",
+        "Vastleggingen {year} tot nu",
         "Engagements {year} à ce jour",
     ),
     "fact_ytd_complete": (
         "Commitments {year} to {month} (complete months)",
-        "Engagementen {year} tot {month} (volledige maanden)",
+        "Vastleggingen {year} tot {month} (volledige maanden)",
         "Engagements {year} jusqu'à {month} (mois complets)",
     ),
     "fact_against_plan": (
@@ -134,7 +134,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "according to the extracts, next to what was forecast for them before the year began. Months "
         "after {origin} are the current forecast with its 80 % and 95 % intervals; the projected year "
         "adds it to the actual months.",
-        "Engagementen per inschrijvingsmaand van {year} onder de geldende tabel, en wat volgens de "
+        "Vastleggingen per inschrijvingsmaand van {year} onder de geldende tabel, en wat volgens de "
         "extracten betaald is, naast wat er voor het begin van het jaar voor verwacht werd. De maanden "
         "na {origin} zijn de huidige prognose met haar 80 %- en 95 %-intervallen; het verwachte jaar "
         "telt die op bij de werkelijke maanden.",
@@ -152,7 +152,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Forecast commitments of the dossiers registering in {year}, per budget line, under each "
         "table; the difference is paired draw by draw (same simulated dossiers), so its interval "
         "is narrower than either table's. Ticket costs are not part of the total.",
-        "Verwachte engagementen van de dossiers die zich in {year} inschrijven, per begrotingslijn, "
+        "Verwachte vastleggingen van de dossiers die zich in {year} inschrijven, per begrotingslijn, "
         "onder elke tabel; het verschil is per trekking gepaard (dezelfde gesimuleerde dossiers), "
         "dus smaller dan het interval van elke tabel. Ticketkosten zitten niet in het totaal.",
         "Engagements prévus des dossiers qui s'inscrivent en {year}, par ligne budgétaire, selon "
@@ -195,7 +195,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "s_quality_intro": (
         "Extract files ingested, rows read and rows quarantined (each with its reason in table quarantine).",
         "Ingelezen extractbestanden, gelezen rijen en rijen in quarantaine (elk met reden in tabel quarantine).",
-        "Fichiers d'extraction ingérés, lignes lues et lignes en quarantaine (chacune avec sa raison dans la table quarantine).",
+        "Fichiers d'extraction ingérés, lignes lues et lignes en quarantaine (chacune avec sa raison, dans quarantine).",
     ),
     "s_parameters": (
         "Working parameter values",
@@ -234,7 +234,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "missing_table": (
         "table {table} is empty",
         "tabel {table} is leeg",
-        "la table {table} est vide",
+        "{table} est vide",
     ),
     "no_alarms": (
         "No alarm in these twelve months.",
@@ -244,7 +244,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
     # tables and sheets
     "t_summary": ("Summary", "Samenvatting", "Synthèse"),
     "t_spend": ("Spend to date", "Uitgaven tot nu", "Dépenses à ce jour"),
-    "t_budget": ("Budget per line", "Budget per lijn", "Budget par ligne"),
+    "t_budget": ("Budget per line", "Budget per begrotingslijn", "Budget par ligne budgétaire"),
     "t_tables": (
         "Every table and scenario",
         "Elke tabel en elk scenario",
@@ -261,18 +261,18 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "b_with volume response": (
         "with volume response",
         "met volumereactie",
-        "avec réaction des volumes",
+        "avec réaction des inscriptions",
     ),
-    "u_volumes": ("volumes", "volumes", "volumes"),
+    "u_volumes": ("volumes", "aantallen dossiers", "nombre de dossiers"),
     "u_volumes and working parameters": (
         "volumes and working parameters",
-        "volumes en werkparameters",
-        "volumes et paramètres de travail",
+        "aantallen dossiers en werkwaarden",
+        "nombre de dossiers et valeurs de travail",
     ),
     "u_volumes, working parameters and response": (
         "volumes, working parameters and response",
-        "volumes, werkparameters en reactie",
-        "volumes, paramètres de travail et réaction",
+        "aantallen dossiers, werkwaarden en volumereactie",
+        "nombre de dossiers, valeurs de travail et réaction des inscriptions",
     ),
     "bs_this year (projected)": (
         "{year0} projected (actual to date + forecast)",
@@ -293,15 +293,15 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "other than the one in force ({table}) change volumes as well as prices.",
         "Volumereactie: de inschrijvingen veranderen met ongeveer {e} % per 1 % meer steun "
         "(80 %: {lo} tot {hi}; geschat op {n} landen waarvan de steun veranderde). Andere "
-        "tabellen dan de geldende ({table}) veranderen volumes én prijzen.",
-        "Réaction des volumes : les inscriptions varient d'environ {e} % pour 1 % d'aide en "
+        "tabellen dan de geldende ({table}) veranderen aantallen én prijzen.",
+        "Réaction des inscriptions : elles varient d'environ {e} % pour 1 % d'aide en "
         "plus (80 % : {lo} à {hi} ; estimée sur {n} pays dont l'aide a changé). Les barèmes "
-        "autres que celui en vigueur ({table}) changent les volumes autant que les prix.",
+        "autres que celui en vigueur ({table}) changent le nombre de dossiers autant que les prix.",
     ),
     "note_no_response": (
         "No volume response could be estimated from the history: {why}",
         "Uit de geschiedenis kon geen volumereactie worden geschat: {why}",
-        "Aucune réaction des volumes n'a pu être estimée : {why}",
+        "Aucune réaction des inscriptions n'a pu être estimée : {why}",
     ),
     "note_bridge": (
         "Volume: the change in dossiers at {year0}'s cost per dossier; mix: next year's "
@@ -319,13 +319,13 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "t_focus": ("Lifted restrictions", "Opgeheven beperkingen", "Restrictions levées"),
     "t_files": ("Files", "Bestanden", "Fichiers"),
     "t_quarantine": ("Quarantine reasons", "Redenen quarantaine", "Raisons quarantaine"),
-    "t_parameters": ("Working parameters", "Werkparameters", "Paramètres de travail"),
+    "t_parameters": ("Working parameters", "Werkwaarden", "Valeurs de travail"),
     "t_backtest": ("Backtest", "Terugtoets", "Contrôle rétrospectif"),
     # columns
     "c_month": ("Month", "Maand", "Mois"),
     "c_dossiers": ("Dossiers", "Dossiers", "Dossiers"),
     "c_persons": ("Persons", "Personen", "Personnes"),
-    "c_commitments": ("Commitments", "Engagementen", "Engagements"),
+    "c_commitments": ("Commitments", "Vastleggingen", "Engagements"),
     "c_ticket": ("Tickets", "Tickets", "Billets"),
     "c_paid": ("Paid (extracts)", "Betaald (extracten)", "Payé (extraits)"),
     "c_forecast": ("Forecast", "Prognose", "Prévision"),
@@ -346,6 +346,55 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Dossiers last 12 months",
         "Dossiers laatste 12 maanden",
         "Dossiers 12 derniers mois",
+    ),
+    "c_registering_12m": (
+        "Registering dossiers, last 12 months",
+        "Ingeschreven dossiers, laatste 12 maanden",
+        "Dossiers inscrits, 12 derniers mois",
+    ),
+    "r_of_which": ("of which", "waarvan", "dont"),
+    "r_year": ("{year} (year)", "{year} (jaar)", "{year} (année)"),
+    "t_phasing": (
+        "{year} month by month (commitments by registration month)",
+        "{year} per maand (vastleggingen per inschrijvingsmaand)",
+        "{year} mois par mois (engagements par mois d'inscription)",
+    ),
+    "t_phasing_sheet": ("Phasing", "Spreiding", "Échelonnement"),
+    "t_categories": (
+        "{year} per 2026 country category",
+        "{year} per landencategorie 2026",
+        "{year} par catégorie de pays 2026",
+    ),
+    "t_categories_sheet": ("Categories", "Categorieën", "Catégories"),
+    "c_category": ("Category", "Categorie", "Catégorie"),
+    "cat_category 1": ("Category 1", "Categorie 1", "Catégorie 1"),
+    "cat_category 2": ("Category 2", "Categorie 2", "Catégorie 2"),
+    "cat_category 3": ("Category 3", "Categorie 3", "Catégorie 3"),
+    "cat_no category": ("No category", "Geen categorie", "Sans catégorie"),
+    "t_partners": (
+        "{year} per reintegration partner (cash basis)",
+        "{year} per re-integratiepartner (kasbasis)",
+        "{year} par partenaire de réintégration (base caisse)",
+    ),
+    "t_partners_sheet": ("Partners", "Partners", "Partenaires"),
+    "c_partner": ("Partner", "Partner", "Partenaire"),
+    "r_no_partner": ("no partner", "geen partner", "sans partenaire"),
+    "note_partners_cash": (
+        "Money paid in the year (cash basis: premium and ticket at departure, PAP and PRP "
+        "after arrival, per the working payment lags), including dossiers registered "
+        "earlier and not yet paid; the other tables are commitments.",
+        "Geld betaald in het jaar (kasbasis: premie en ticket bij vertrek, PAP en PRP na "
+        "aankomst, volgens de werkhypothesen over betalingstermijnen), ook voor eerder "
+        "ingeschreven dossiers die nog niet betaald zijn; de andere tabellen zijn "
+        "vastleggingen.",
+        "Montants payés dans l'année (base caisse : prime et billet au départ, PAP et PRP "
+        "après l'arrivée, selon les délais de paiement de travail), y compris les dossiers "
+        "inscrits plus tôt et pas encore payés ; les autres tableaux sont des engagements.",
+    ),
+    "r_budgeted": (
+        "{year} budgeted (forecast of {baseline}, whole year)",
+        "{year} begroot (prognose van {baseline}, heel jaar)",
+        "{year} budgété (prévision de {baseline}, année entière)",
     ),
     "c_cost2025": ("Cost 2025 table", "Kost tabel 2025", "Coût barème 2025"),
     "c_cost2026": ("Cost 2026 table", "Kost tabel 2026", "Coût barème 2026"),
@@ -443,12 +492,12 @@ TEXT: dict[str, tuple[str, str, str]] = {
     # charts
     "ch_fan": (
         "Monthly commitments: actual and forecast",
-        "Engagementen per maand: werkelijk en prognose",
+        "Vastleggingen per maand: werkelijk en prognose",
         "Engagements mensuels : observés et prévus",
     ),
     "ch_fan_desc": (
         "Line of actual monthly commitments, then the forecast mean with shaded 80 % and 95 % intervals.",
-        "Lijn van de werkelijke engagementen per maand, dan de gemiddelde prognose met gearceerde 80 %- en 95 %-intervallen.",
+        "Lijn van de werkelijke vastleggingen per maand, dan de gemiddelde prognose met gearceerde 80 %- en 95 %-intervallen.",
         "Courbe des engagements mensuels observés, puis la prévision moyenne avec les intervalles à 80 % et 95 % en grisé.",
     ),
     "ch_bars": (
@@ -463,20 +512,20 @@ TEXT: dict[str, tuple[str, str, str]] = {
     ),
     "ch_timeline": ("Alarm timeline", "Tijdlijn van de alarmen", "Chronologie des alertes"),
     "ch_timeline_desc": (
-        "One mark per country, month and indicator with an alarm, over the last 24 months.",
-        "Eén markering per land, maand en indicator met een alarm, over de laatste 24 maanden.",
-        "Une marque par pays, mois et indicateur en alerte, sur les 24 derniers mois.",
+        "One mark per country, month and indicator with an alarm, over the twelve months of the table.",
+        "Eén markering per land, maand en indicator met een alarm, over de twaalf maanden van de tabel.",
+        "Une marque par pays, mois et indicateur en alerte, sur les douze mois du tableau.",
     ),
     "ch_eur_thousands": ("EUR thousand", "duizend EUR", "milliers d'EUR"),
     # indicators and methods
     "i_registered_dossiers": (
         "registering dossiers",
-        "inschrijvende dossiers",
+        "ingeschreven dossiers",
         "dossiers inscrits",
     ),
     "i_registered_persons": (
         "registering persons",
-        "inschrijvende personen",
+        "ingeschreven personen",
         "personnes inscrites",
     ),
     "i_vulnerability_share": ("share vulnerable", "aandeel kwetsbaar", "part vulnérable"),
@@ -564,12 +613,144 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Eén lijn per geschonden regel (een rij kan er meerdere schenden), in de eigen formulering van de regels (Engels), zonder geciteerde waarden.",
         "Une ligne par règle enfreinte (une ligne peut en enfreindre plusieurs), dans la formulation des règles (anglais), sans les valeurs citées.",
     ),
+    # the focus table (lifted restrictions)
+    "note_focus": (
+        "Every month from {start}, when the restrictions on these countries were lifted, to {month}: "
+        "the dossiers registered per country against the monthly average of 2022–2024.",
+        "Elke maand van {start}, toen de beperkingen voor deze landen werden opgeheven, tot {month}: "
+        "de ingeschreven dossiers per land tegenover het maandgemiddelde van 2022–2024.",
+        "Chaque mois de {start}, quand les restrictions sur ces pays ont été levées, à {month} : "
+        "les dossiers inscrits par pays par rapport à la moyenne mensuelle de 2022–2024.",
+    ),
+    # the parameter values (budget_assumptions: generated from structured values)
+    "note_parameter_sources": (
+        "Sources as the rules reference records them (rules/parameters/*.yaml), with their citations.",
+        "Bronnen zoals de regelreferentie ze vastlegt (rules/parameters/*.yaml), met hun verwijzingen, in het Engels.",
+        "Sources telles que la référence des règles les consigne (rules/parameters/*.yaml), avec leurs références, en anglais.",
+    ),
+    "v_from": ("from {since}: {value}", "vanaf {since}: {value}", "à partir du {since} : {value}"),
+    "v_none": ("none", "geen", "aucun"),
+    "v_true": ("yes", "ja", "oui"),
+    "v_false": ("no", "nee", "non"),
+    "unit_EUR": ("EUR", "EUR", "EUR"),
+    "unit_countries": ("countries", "landen", "pays"),
+    "unit_flag": ("yes/no", "ja/nee", "oui/non"),
+    "unit_date": ("date", "datum", "date"),
+    "unit_days": ("days", "dagen", "jours"),
+    "unit_years": ("years", "jaar", "ans"),
+    "unit_departures": ("departures", "vertrekken", "départs"),
+    "unit_share by month after departure": (
+        "share by month after departure",
+        "aandeel per maand na vertrek",
+        "part par mois après le départ",
+    ),
+    "unit_share by month after registration": (
+        "share by month after registration",
+        "aandeel per maand na inschrijving",
+        "part par mois après l'inscription",
+    ),
 }
 
 MONTHS = {
     "en": "January February March April May June July August September October November December",
     "nl": "januari februari maart april mei juni juli augustus september oktober november december",
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+}
+
+
+# Authored English texts that reach the report from the rules reference (the labels of
+# the working parameter values, rules/parameters/*.yaml, and of the scenarios,
+# rules/scenarios/*.yaml): English text → (nl, fr). A text not here is shown as written
+# (tests/pipelines/test_report_language.py catches one that reaches the demo report).
+# Their sources are citations (documents, dates, addresses): quoted as recorded, with a
+# note saying so (note_parameter_sources).
+AUTHORED: dict[str, tuple[str, str]] = {
+    # parameter labels
+    "Balkan administrative support per person (ALB BIH XKX MKD MNE SRB)": (
+        "Administratieve steun Balkan per persoon (ALB BIH XKX MKD MNE SRB)",
+        "Soutien administratif Balkans par personne (ALB BIH XKX MKD MNE SRB)",
+    ),
+    "Base reintegration (in kind), visa-required countries and Latin America, per adult": (
+        "Basisre-integratie (in natura), visumplichtige landen en Latijns-Amerika, per volwassene",
+        "Réintégration de base (en nature), pays soumis au visa et Amérique latine, par adulte",
+    ),
+    "Base reintegration (in kind), visa-required countries and Latin America, per minor": (
+        "Basisre-integratie (in natura), visumplichtige landen en Latijns-Amerika, per minderjarige",
+        "Réintégration de base (en nature), pays soumis au visa et Amérique latine, par mineur",
+    ),
+    "Base reintegration, categories 1 and 2, per adult (always kept)": (
+        "Basisre-integratie, categorieën 1 en 2, per volwassene (altijd behouden)",
+        "Réintégration de base, catégories 1 et 2, par adulte (toujours maintenue)",
+    ),
+    "Base reintegration, categories 1 and 2, per minor (always kept)": (
+        "Basisre-integratie, categorieën 1 en 2, per minderjarige (altijd behouden)",
+        "Réintégration de base, catégories 1 et 2, par mineur (toujours maintenue)",
+    ),
+    "Cash Post Arrival Package, cap per adult (the rest is in-kind PRP)": (
+        "Post Arrival Package (PAP) in cash, plafond per volwassene (de rest is PRP in natura)",
+        "Post Arrival Package (PAP) en espèces, plafond par adulte (le reste est du PRP en nature)",
+    ),
+    "Cash Post Arrival Package, cap per minor (the rest is in-kind PRP)": (
+        "Post Arrival Package (PAP) in cash, plafond per minderjarige (de rest is PRP in natura)",
+        "Post Arrival Package (PAP) en espèces, plafond par mineur (le reste est du PRP en nature)",
+    ),
+    "Category 1 top-up, per minor": (
+        "Toeslag categorie 1, per minderjarige",
+        "Supplément catégorie 1, par mineur",
+    ),
+    "Degressive top-up, file at the DVZ or CGVS (or Dublin with Belgium responsible)": (
+        "Degressieve toeslag, dossier bij de DVZ of het CGVS (of Dublin met België verantwoordelijk)",
+        "Supplément dégressif, dossier à l'OE ou au CGRA (ou Dublin avec la Belgique responsable)",
+    ),
+    "Nationalities without a return premium": (
+        "Nationaliteiten zonder terugkeerpremie",
+        "Nationalités sans prime de retour",
+    ),
+    "Non-medical vulnerability supplement per person": (
+        "Niet-medische kwetsbaarheidstoeslag per persoon",
+        "Supplément de vulnérabilité non médicale par personne",
+    ),
+    "Partner service fee per dossier with any reintegration support": (
+        "Vergoeding partner per dossier met re-integratiesteun",
+        "Frais du partenaire par dossier avec un soutien à la réintégration",
+    ),
+    "Priority top-up on top of the base, per minor": (
+        "Prioriteitstoeslag bovenop de basis, per minderjarige",
+        "Supplément prioritaire en plus de la base, par mineur",
+    ),
+    "Return countries without reintegration support unless vulnerable": (
+        "Terugkeerlanden zonder re-integratiesteun, tenzij kwetsbaar",
+        "Pays de retour sans soutien à la réintégration, sauf vulnérabilité",
+    ),
+    "Return premium, nationals of visa-required countries, per adult": (
+        "Terugkeerpremie, onderdanen van visumplichtige landen, per volwassene",
+        "Prime de retour, ressortissants de pays soumis au visa, par adulte",
+    ),
+    "Return premium, nationals of visa-required countries, per minor": (
+        "Terugkeerpremie, onderdanen van visumplichtige landen, per minderjarige",
+        "Prime de retour, ressortissants de pays soumis au visa, par mineur",
+    ),
+    "Return premium, visa-free nationals, Kosovo, non-EU-15 EU nationals, per adult": (
+        "Terugkeerpremie, visumvrije onderdanen, Kosovo, EU-onderdanen buiten de EU-15, per volwassene",
+        "Prime de retour, ressortissants exemptés de visa, Kosovo, ressortissants UE hors UE-15, par adulte",
+    ),
+    "Return premium, visa-free nationals, Kosovo, non-EU-15 EU nationals, per minor": (
+        "Terugkeerpremie, visumvrije onderdanen, Kosovo, EU-onderdanen buiten de EU-15, per minderjarige",
+        "Prime de retour, ressortissants exemptés de visa, Kosovo, ressortissants UE hors UE-15, par mineur",
+    ),
+    "Visa-free return countries that still have base reintegration": (
+        "Visumvrije terugkeerlanden die nog basisre-integratie krijgen",
+        "Pays de retour exemptés de visa qui gardent la réintégration de base",
+    ),
+    "Whether the supplement is due once per vulnerability (true) or once per person (false)": (
+        "Of de toeslag eenmaal per kwetsbaarheid (ja) of eenmaal per persoon (nee) verschuldigd is",
+        "Si le supplément est dû une fois par vulnérabilité (oui) ou une fois par personne (non)",
+    ),
+    # scenario labels
+    "2026 table with the early degressive top-up at 1,500 EUR": (
+        "tabel 2026 met de vroege degressieve toeslag op 1.500 EUR",
+        "barème 2026 avec le supplément dégressif précoce à 1\u202f500 EUR",
+    ),
 }
 
 
@@ -593,6 +774,13 @@ class Labels:
 
     def __call__(self, key: str, **values) -> str:
         return TEXT[key][self._i].format(**values)
+
+    def authored(self, text: str | None) -> str | None:
+        """An authored English text of the rules reference in this language (as written
+        when it has no translation yet)."""
+        if text is None or self.lang == "en" or text not in AUTHORED:
+            return text
+        return AUTHORED[text][self._i - 1]
 
     def month(self, d: date) -> str:
         return f"{MONTHS[self.lang].split()[d.month - 1]} {d.year}"

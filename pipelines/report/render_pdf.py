@@ -4,6 +4,7 @@ the same sections, tables and charts as the HTML page."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -38,43 +39,196 @@ class _Document(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _widths(L: Labels, table: Table, rows: list[int]) -> list[float]:
-    """Column widths in proportion to their longest text (within bounds)."""
-    widths = []
+MIN_SIZE = 5.0  # pt: a table's font shrinks down to this before a number could break
+KEEP = 3  # rows: a table's title never ends a page with fewer, and no page holds fewer
+WHOLE = 10  # rows: a table this short moves to the next page whole rather than split
+SLACK = 0.6  # mm: kept free per width and per row against rounding in fpdf2's layout
+TEXT_WIDTH = 80.0  # mm: a text column wider than this wraps (at spaces)
+CHART_HEIGHT, CHART_MIN = 95.0, 70.0  # mm
+HEADER_WIDTH = 24.0  # mm: a header wraps (at spaces) rather than widen its column beyond
+
+
+@dataclass
+class _Layout:
+    size: float
+    widths: list[float]
+    texts: list[list[str]]  # per shown row, per column
+
+
+def _layout(pdf: FPDF, L: Labels, table: Table, rows: list[int]) -> _Layout:
+    """Column widths by content: a number (the whole cell: ``1,234 – 5,678`` too) is
+    never broken, nor a word; text wraps at spaces only. When the narrowest such widths
+    do not fit the page, the table's font shrinks (down to ``MIN_SIZE``); room left over
+    goes to the columns that would wrap, then to all in proportion."""
+    texts = [
+        [cell_text(L, c, v) for c, v in zip(table.columns, table.rows[i], strict=True)]
+        for i in rows
+    ]
+    size = 7.0 if len(table.columns) <= 9 else 6.0
+    room = pdf.epw
+    while True:
+        need, want = _column_widths(pdf, table, texts, size, rows)
+        if sum(need) <= room or size <= MIN_SIZE:
+            break
+        size = max(MIN_SIZE, size - 0.5)
+    if sum(want) <= room:
+        extra = room - sum(want)
+        widths = [w + extra * w / sum(want) for w in want]
+    elif sum(need) < room:
+        spare, stretch = room - sum(need), [w - n for w, n in zip(want, need, strict=True)]
+        widths = [n + spare * s / sum(stretch) for n, s in zip(need, stretch, strict=True)]
+    else:  # even at the smallest font: the narrowest widths (the table is wider)
+        widths = need
+    return _Layout(size, widths, texts)
+
+
+def _column_widths(
+    pdf: FPDF, table: Table, texts: list[list[str]], size: float, rows: list[int]
+) -> tuple[list[float], list[float]]:
+    """Per column, the narrowest width that breaks no number nor word, and the width
+    that would show the column without wrapping (text columns within ``TEXT_WIDTH``)."""
+    pad = 2 * pdf.c_margin + SLACK
+    need, want = [], []
     for j, column in enumerate(table.columns):
-        texts = [cell_text(L, column, table.rows[i][j]) for i in rows]
-        longest = max([len(t) for t in texts] + [min(len(column.label), 14)])
-        widths.append(min(max(longest, 4), 60))
-    return widths
+        numeric = column.kind in NUMERIC
+        narrow = wide = 0.0
+        for k, row in enumerate(texts):
+            pdf.set_font("dejavu", "B" if rows[k] in table.emphasis else "", size)
+            text = row[j]
+            whole = pdf.get_string_width(text)
+            if numeric:
+                narrow = max(narrow, whole)
+            else:
+                narrow = max([narrow] + [pdf.get_string_width(w) for w in text.split()])
+            wide = max(wide, whole)
+        pdf.set_font("dejavu", "B", size)
+        words = [pdf.get_string_width(w) for w in column.label.split()] or [0.0]
+        label = pdf.get_string_width(column.label)
+        narrow = max(narrow, *words)
+        wide = max(wide, min(label, max(HEADER_WIDTH, *words)))
+        if not numeric:
+            wide = min(wide, max(TEXT_WIDTH, narrow))
+        need.append(narrow + pad)
+        want.append(max(wide, narrow) + pad)
+    return need, want
 
 
-def _table(pdf: _Document, L: Labels, table: Table) -> None:
-    pdf.set_font("dejavu", "B", 9)
-    pdf.multi_cell(0, 5, table.title, new_x="LMARGIN", new_y="NEXT")
+def _lines(pdf: FPDF, width: float, height: float, text: str) -> int:
+    if not text:
+        return 1
+    return len(pdf.multi_cell(width, height, text, dry_run=True, output="LINES"))
+
+
+def _row_height(pdf: FPDF, layout: _Layout, texts: list[str], bold: bool) -> float:
+    pdf.set_font("dejavu", "B" if bold else "", layout.size)
+    height = layout.size * 0.5
+    lines = max(_lines(pdf, w, height, t) for w, t in zip(layout.widths, texts, strict=True))
+    return lines * height + SLACK
+
+
+def _chunks(heights: list[float], heading: float, first: float, page: float) -> list[int]:
+    """How many rows go on each page: as many as fit, but the first page (after the
+    title) holds ``KEEP`` rows or the whole table moves on (``first`` < 0), and the last
+    page holds ``KEEP`` rows too (taken from the page before). ``first``, ``page``: the
+    room on this page and on a fresh one."""
+    n = len(heights)
+    counts, room, k = [], first, 0
+    while k < n:
+        used, start = heading, k
+        while k < n and used + heights[k] <= room:
+            used += heights[k]
+            k += 1
+        if k == start:  # a row taller than a page: alone (fpdf2 breaks it)
+            k += 1
+        counts.append(k - start)
+        room = page
+    if len(counts) > 1 and counts[-1] < KEEP:
+        move = min(KEEP - counts[-1], counts[-2] - KEEP)
+        if move > 0:
+            counts[-2] -= move
+            counts[-1] += move
+    return counts
+
+
+@dataclass
+class _Measured:
+    shown: list[int]
+    layout: _Layout
+    heading: float  # the header row
+    heights: list[float]  # per shown row, the last one with what follows the table
+    notes: list[str]
+    after: float
+    title: float
+
+    @property
+    def height(self) -> float:
+        return self.title + self.heading + sum(self.heights)
+
+
+def _measure(pdf: FPDF, L: Labels, table: Table, tail: float = 0.0) -> _Measured:
     shown, left = page_rows(table)
-    size = 7 if len(table.columns) <= 9 else 6
-    pdf.set_font("dejavu", "", size)
-    align = ["RIGHT" if c.kind in NUMERIC else "LEFT" for c in table.columns]
-    bold = FontFace(emphasis="BOLD")
-    with pdf.table(
-        col_widths=_widths(L, table, shown),
-        text_align=align,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(243, 244, 246)),
-        line_height=size * 0.5,
-        borders_layout="HORIZONTAL_LINES",
-        repeat_headings=1,
-    ) as pdf_table:
-        pdf_table.row([c.label for c in table.columns])
-        for i in shown:
-            style = bold if i in table.emphasis else None
-            pdf_table.row(
-                [cell_text(L, c, v) for c, v in zip(table.columns, table.rows[i], strict=True)],
-                style=style,
-            )
+    layout = _layout(pdf, L, table, shown)
+    heading = _row_height(pdf, layout, [c.label for c in table.columns], bold=True)
+    heights = [
+        _row_height(pdf, layout, layout.texts[k], bold=i in table.emphasis)
+        for k, i in enumerate(shown)
+    ]
     notes = [table.note] if table.note else []
     if left:
         notes.append(f"… +{left} (XLSX: {table.sheet})")
+    pdf.set_font("dejavu", "", 7)
+    after = sum(4 * _lines(pdf, pdf.epw, 4, note) for note in notes) + 3 + tail
+    if heights:
+        heights[-1] += after  # the notes stay with the last rows
+    pdf.set_font("dejavu", "B", 9)
+    title = 5 * _lines(pdf, pdf.epw, 5, table.title)
+    return _Measured(shown, layout, heading, heights, notes, after, title)
+
+
+def _table(pdf: _Document, L: Labels, table: Table, tail: float = 0.0) -> None:
+    """A table after its title; ``tail``: the height of what must end on its last page
+    (the notes, and the footnote after the last table)."""
+    m = _measure(pdf, L, table, tail)
+    shown, layout, heading, heights, notes = m.shown, m.layout, m.heading, m.heights, m.notes
+    after, title = m.after, m.title
+    page = pdf.page_break_trigger - pdf.t_margin - title
+    first = pdf.page_break_trigger - pdf.y - title
+    fresh = pdf.y <= pdf.t_margin + 1
+    counts = _chunks(heights, heading, first, page)
+    whole = heading + sum(heights) <= page and len(shown) <= WHOLE
+    if not fresh and (
+        (counts and counts[0] < min(KEEP, len(shown))) or (len(counts) > 1 and whole)
+    ):
+        pdf.add_page()  # the title goes with its first rows, a short table stays whole
+        counts = _chunks(heights, heading, page, page)
+    if not counts and heading + after > first and not fresh:
+        pdf.add_page()
+    pdf.set_font("dejavu", "B", 9)
+    pdf.multi_cell(0, 5, table.title, new_x="LMARGIN", new_y="NEXT")
+    align = ["RIGHT" if c.kind in NUMERIC else "LEFT" for c in table.columns]
+    bold = FontFace(emphasis="BOLD")
+    start = 0
+    for n, count in enumerate(counts or [0]):
+        if n:
+            pdf.add_page()
+        pdf.set_font("dejavu", "", layout.size)
+        with pdf.table(
+            col_widths=layout.widths,
+            width=min(sum(layout.widths), pdf.epw),
+            align="LEFT",
+            text_align=align,
+            headings_style=FontFace(emphasis="BOLD", fill_color=(243, 244, 246)),
+            line_height=layout.size * 0.5,
+            borders_layout="HORIZONTAL_LINES",
+            repeat_headings=1,
+        ) as pdf_table:
+            pdf_table.row([c.label for c in table.columns])
+            for k in range(start, start + count):
+                style = bold if shown[k] in table.emphasis else None
+                pdf_table.row(layout.texts[k], style=style)
+        start += count
     pdf.set_text_color(*MUTED)
+    pdf.set_font("dejavu", "", 7)
     for note in notes:
         pdf.multi_cell(0, 4, note, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
@@ -107,6 +261,8 @@ def render_pdf(report: Report) -> bytes:
     ) as facts:
         for label, value in report.facts:
             facts.row([label, value])
+    pdf.set_font("dejavu", "", 7)
+    footnote = 4 * _lines(pdf, pdf.epw, 4, report.footnote)
     for number, section in enumerate(report.sections, 1):
         pdf.add_page()
         pdf.start_section(section.title)
@@ -117,17 +273,25 @@ def render_pdf(report: Report) -> bytes:
         pdf.set_font("dejavu", "", 8.5)
         pdf.multi_cell(0, 4.5, section.intro, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
+        height = CHART_HEIGHT
+        if section.charts and section.tables:
+            # a smaller chart (down to CHART_MIN) when it keeps the first table whole
+            first = _measure(pdf, L, section.tables[0]).height
+            room = (pdf.page_break_trigger - pdf.y - first) / len(section.charts) - 2
+            if CHART_MIN <= room < CHART_HEIGHT:
+                height = room
         for chart in section.charts:
             pdf.image(
                 io.BytesIO(chart.png),
                 w=240,
-                h=95,
+                h=height,
                 keep_aspect_ratio=True,
                 alt_text=chart.description,
             )
             pdf.ln(2)
-        for table in section.tables:
-            _table(pdf, L, table)
+        for k, table in enumerate(section.tables):
+            last = number == len(report.sections) and k == len(section.tables) - 1
+            _table(pdf, L, table, tail=footnote if last else 0.0)
     pdf.set_font("dejavu", "", 7)
     pdf.set_text_color(*MUTED)
     pdf.multi_cell(0, 4, report.footnote, new_x="LMARGIN", new_y="NEXT")

@@ -66,7 +66,7 @@ def test_a_month_outside_the_data_is_refused_with_the_range(built_warehouse, tmp
 
 
 def test_workbook_sheets_formats_and_headers(english):
-    book = openpyxl.load_workbook(english.xlsx)
+    book = openpyxl.load_workbook(english.xlsx, data_only=True)
     expected = ["Summary", *sheet_names(english.report).values()]
     assert book.sheetnames == expected
     for name in expected[1:]:
@@ -87,7 +87,7 @@ def test_workbook_sheets_formats_and_headers(english):
 
 
 def test_workbook_values_match_the_warehouse(english, built_warehouse):
-    book = openpyxl.load_workbook(english.xlsx)
+    book = openpyxl.load_workbook(english.xlsx, data_only=True)
     names = sheet_names(english.report)
     report = english.report
     with connect(built_warehouse, read_only=True) as con:
@@ -148,7 +148,11 @@ def test_the_comparison_sheet_adds_up_and_shows_no_small_count(english, built_wa
                FROM table_comparison WHERE registration_year = $y AND budget_line = 'total'""",
             {"y": year},
         )
-    rows = _rows(openpyxl.load_workbook(english.xlsx)[sheet_names(english.report)["comparison"]])
+    rows = _rows(
+        openpyxl.load_workbook(english.xlsx, data_only=True)[
+            sheet_names(english.report)["comparison"]
+        ]
+    )
     body, total = rows[1:-1], rows[-1]
     assert total[0] == "Total" and total[2] == persons and total[6] == better
     assert abs(Decimal(str(total[5])) - difference) < Decimal("0.01")
@@ -212,7 +216,9 @@ def test_small_cells_on_a_crafted_warehouse(tmp_path):
     crafted_warehouse(db)
     with connect(db, read_only=True) as con:
         (files,) = write_report(con, tmp_path / "out", month=date(2026, 3, 1), languages=["en"])
-    rows = _rows(openpyxl.load_workbook(files.xlsx)[sheet_names(files.report)["comparison"]])
+    rows = _rows(
+        openpyxl.load_workbook(files.xlsx, data_only=True)[sheet_names(files.report)["comparison"]]
+    )
     shown = {r[0]: r for r in rows[1:]}
     assert shown["MNG"][2] == "<5" and shown["MNG"][3] == "x"  # count and its money hidden
     assert shown["GEO"][2] == "x" and shown["GEO"][6] == "x"  # a small part hides the row
@@ -246,7 +252,9 @@ def test_a_small_alarm_hides_its_figures(built_warehouse, tmp_path):
         )
     with connect(db, read_only=True) as con:
         (files,) = write_report(con, tmp_path / "out", languages=["en"])
-    alarms = _rows(openpyxl.load_workbook(files.xlsx)[sheet_names(files.report)["alarms"]])
+    alarms = _rows(
+        openpyxl.load_workbook(files.xlsx, data_only=True)[sheet_names(files.report)["alarms"]]
+    )
     small = [r for r in alarms[1:] if r[5] == "<5"]
     # the reason would show the count, and expected/bound/q would narrow it down
     assert small and all(r[6:10] == ("x", "x", "x", "x") for r in small)
@@ -368,7 +376,9 @@ def test_actual_months_stand_next_to_the_forecast_made_before_the_year(english, 
             ).rows()
         )
     assert baseline, "the fixture archives a forecast as of December before the last year"
-    spend = _rows(openpyxl.load_workbook(english.xlsx)[sheet_names(english.report)["spend"]])
+    spend = _rows(
+        openpyxl.load_workbook(english.xlsx, data_only=True)[sheet_names(english.report)["spend"]]
+    )
     months = [r for r in spend[1:] if hasattr(r[0], "date") and r[3] is not None]
     assert months and all(Decimal(str(r[6])) == baseline[r[0].date()] for r in months)
     to_date = next(r for r in spend if str(r[0]).endswith("to date"))

@@ -1,5 +1,5 @@
-"""Misuse alarms of the last twelve months, the lifted countries against 2022-2024, and
-the alarm timeline."""
+"""Misuse alarms of the last twelve months with their timeline (the same months), and the
+lifted countries against 2022-2024 in every month since the lifting."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from pipelines.report.model import HIDDEN, SMALL_CELL, Column, Section, Table
 from pipelines.report.sections.common import (
     ALARM_MONTHS,
     PAGE_ROWS,
-    TIMELINE_MONTHS,
     Context,
     count_or_small,
     country_names,
@@ -40,7 +39,8 @@ def localised_reason(L: Labels, r: dict) -> str:
 
 def alarms_section(ctx: Context) -> tuple[Section, int]:
     L = ctx.L
-    timeline_start = shift_month(ctx.month, -TIMELINE_MONTHS + 1)
+    # the chart shows the months of the table: the same twelve months
+    timeline_start = shift_month(ctx.month, -ALARM_MONTHS + 1)
     timeline = query_frame(
         ctx.con,
         """SELECT a.month, a.country, a.grouping, a.indicator, a.observed, a.expected,
@@ -51,7 +51,7 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
            ORDER BY a.month DESC, a.country, a.indicator""",
         {"start": timeline_start, "month": ctx.month},
     )
-    alarms = timeline.filter(pl.col("month") >= shift_month(ctx.month, -ALARM_MONTHS + 1))
+    alarms = timeline
     names = country_names(L.lang)
     rows = []
     for r in alarms.iter_rows(named=True):
@@ -95,13 +95,20 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
         note=None if rows else L("no_alarms"),
         page_rows=PAGE_ROWS,
     )
+    # every month since the restrictions were lifted (the table starts there) to the
+    # report month, not only the last few
     focus = query_frame(
         ctx.con,
         """SELECT month, country, observed, expected_from_before_2025, ratio_to_before_2025
            FROM misuse_focus
-           WHERE indicator = 'registered_dossiers' AND month BETWEEN $start AND $month
+           WHERE indicator = 'registered_dossiers' AND month <= $month
            ORDER BY country, month""",
-        {"start": shift_month(ctx.month, -5), "month": ctx.month},
+        {"month": ctx.month},
+    )
+    focus_note = (
+        L("note_focus", start=L.month(focus["month"].min()), month=L.month(ctx.month))
+        if focus.height
+        else None
     )
     focus_table = Table(
         "focus",
@@ -110,11 +117,13 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
         [
             Column("month", L("c_month"), "month"),
             Column("country", L("c_country")),
+            Column("name", L("c_name")),
             Column("observed", f"{L('c_dossiers')} ({L('c_observed').lower()})", "count"),
             Column("expected", f"{L('c_expected')} (2022–2024)", "number"),
             Column("ratio", L("c_ratio"), "number", decimals=2),
         ],
-        [_focus_row(r) for r in focus.iter_rows(named=True)],
+        [_focus_row(r, names) for r in focus.iter_rows(named=True)],
+        note=focus_note,
     )
     chart = charts.alarm_timeline(L, timeline, timeline_start, ctx.month)
     # a month not tested gives no count, rather than a reassuring 0
@@ -125,7 +134,7 @@ def alarms_section(ctx: Context) -> tuple[Section, int]:
     return section, this_month
 
 
-def _focus_row(r: dict) -> tuple:
+def _focus_row(r: dict, names: dict[str, str]) -> tuple:
     """A lifted country's month against 2022-2024: the expectation is a third of a
     three-year count, so it is hidden with that count when the count is small; no ratio
     to nothing."""
@@ -138,6 +147,7 @@ def _focus_row(r: dict) -> tuple:
     return (
         r["month"],
         r["country"],
+        names.get(r["country"], ""),
         count_or_small(observed),
         HIDDEN if 0 < before < THRESHOLD else expected,
         HIDDEN if small else ratio,

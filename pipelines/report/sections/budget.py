@@ -15,6 +15,7 @@ from pipelines.report.sections.common import (
     country_names,
     dsum,
     shift_month,
+    table_name,
 )
 from pipelines.warehouse import query_frame
 
@@ -37,8 +38,13 @@ def budget_section(ctx: Context) -> tuple[Section, dict]:
             Column(f"{key}_95", f"{L(label)}: 95 %", "eur_range"),
         ]
     rows = []
-    for line in LINES:
-        row: list = [L(f"l_{line}")]
+    # The lines that add up to the total, the total, then what the total splits into
+    # (PAP and PRP: "of which", not to be added again), then the ticket (outside it).
+    split = ("pap_cash", "prp_in_kind")
+    shown = [line for line in LINES if line not in (*split, "total", "ticket")]
+    shown += ["total", *split, "ticket"]
+    for line in shown:
+        row: list = [L(f"l_{line}")]  # (the split lines' labels say "of which")
         for table in ("2025", "2026", "2026 - 2025"):
             c = cells.get((table, line))
             row += [c["mean"], (c["lo80"], c["hi80"]), (c["lo95"], c["hi95"])] if c else [None] * 3
@@ -49,7 +55,7 @@ def budget_section(ctx: Context) -> tuple[Section, dict]:
         L("t_budget"),
         columns,
         rows,
-        emphasis={LINES.index("total")},
+        emphasis={shown.index("total")},
     )
     tables = sorted({t for t, _ in cells if " - " not in t}, key=lambda t: (t != "2025", t))
     every = Table(
@@ -68,11 +74,117 @@ def budget_section(ctx: Context) -> tuple[Section, dict]:
     )
     chart = charts.budget_bars(L, year, cells, [line for line in LINES if line != "total"])
     facts = {"next": cells.get(("2026", "total")), "diff": cells.get(("2026 - 2025", "total"))}
-    shown = [lines, every] + _bands_table(ctx, year) + _bridge_table(ctx)
+    shown = [lines, every, _phasing_table(ctx, year), _category_table(ctx, year)]
+    shown += _partner_table(ctx, year) + _bands_table(ctx, year) + _bridge_table(ctx)
     section = Section(
         "budget", L("s_budget", year=year), L("s_budget_intro", year=year), shown, [chart]
     )
     return section, facts
+
+
+def _money_columns(L, tables: tuple[str, ...]) -> list[Column]:
+    labels = {"2025": L("c_t2025"), "2026": L("c_t2026"), "2026 - 2025": L("c_diff")}
+    columns = []
+    for table in tables:
+        key = table.replace(" - ", "_minus_")
+        columns += [
+            Column(f"{key}_mean", f"{labels[table]}: {L('c_mean')}", "eur"),
+            Column(f"{key}_80", f"{labels[table]}: 80 %", "eur_range"),
+        ]
+    return columns
+
+
+def _by_key(ctx: Context, level: str, period: str, year: int) -> dict:
+    frame = query_frame(
+        ctx.con,
+        """SELECT "table", "key", "month", mean, lo80, hi80 FROM budget_forecast
+           WHERE level = $level AND period = $period AND year = $y
+             AND budget_line = 'total' AND "table" IN ('2025', '2026', '2026 - 2025')""",
+        {"level": level, "period": period, "y": year},
+    )
+    return {
+        (r["table"], r["month"] if period == "month" else r["key"]): r
+        for r in frame.iter_rows(named=True)
+    }
+
+
+TABLES = ("2025", "2026", "2026 - 2025")
+
+
+def _cells(cells: dict, key) -> list:
+    out = []
+    for table in TABLES:
+        c = cells.get((table, key))
+        out += [c["mean"], (c["lo80"], c["hi80"])] if c else [None, None]
+    return out
+
+
+def _phasing_table(ctx: Context, year: int) -> Table:
+    """Next year month by month (commitments by registration month), and the year."""
+    L = ctx.L
+    cells = _by_key(ctx, "total", "month", year)
+    months = sorted({m for _, m in cells})
+    rows = [(m, *_cells(cells, m)) for m in months]
+    year_cells = _by_key(ctx, "total", "year", year)
+    rows.append((L("r_year", year=year), *_cells(year_cells, "total")))
+    columns = [Column("month", L("c_month"), "month"), *_money_columns(L, TABLES)]
+    return Table(
+        "phasing",
+        L("t_phasing", year=year),
+        L("t_phasing_sheet"),
+        columns,
+        rows,
+        emphasis={len(rows) - 1},
+    )
+
+
+def _category_table(ctx: Context, year: int) -> Table:
+    """Next year per 2026 category (the category the 2026 table gives the person)."""
+    L = ctx.L
+    cells = _by_key(ctx, "category", "year", year)
+    keys = sorted({k for _, k in cells})
+    rows = [(L(f"cat_{k}"), *_cells(cells, k)) for k in keys]
+    total = _by_key(ctx, "total", "year", year)
+    rows.append((L("l_total"), *_cells(total, "total")))
+    columns = [Column("category", L("c_category")), *_money_columns(L, TABLES)]
+    return Table(
+        "categories",
+        L("t_categories", year=year),
+        L("t_categories_sheet"),
+        columns,
+        rows,
+        emphasis={len(rows) - 1},
+    )
+
+
+def _partner_table(ctx: Context, year: int) -> list[Table]:
+    """Next year per reintegration partner: only the cash basis has the split (said)."""
+    if not _has(ctx, "budget_forecast_cash"):
+        return []
+    L = ctx.L
+    frame = query_frame(
+        ctx.con,
+        """SELECT "table", "key", mean, lo80, hi80 FROM budget_forecast_cash
+           WHERE level = 'partner' AND period = 'year' AND year = $y
+             AND budget_line = 'total' AND "table" IN ('2025', '2026', '2026 - 2025')""",
+        {"y": year},
+    )
+    if frame.is_empty():
+        return []
+    cells = {(r["table"], r["key"]): r for r in frame.iter_rows(named=True)}
+    keys = sorted({k for _, k in cells})
+    rows = [(k if k != "none" else L("r_no_partner"), *_cells(cells, k)) for k in keys]
+    columns = [Column("partner", L("c_partner")), *_money_columns(L, TABLES)]
+    return [
+        Table(
+            "partners",
+            L("t_partners", year=year),
+            L("t_partners_sheet"),
+            columns,
+            rows,
+            note=L("note_partners_cash"),
+        )
+    ]
 
 
 def _has(ctx: Context, table: str) -> bool:
@@ -89,13 +201,15 @@ def _response_note(ctx: Context) -> str | None:
         return None
     row = query_frame(ctx.con, "SELECT * FROM volume_response").row(0, named=True)
     if not row["identified"]:
-        return ctx.L("note_no_response", why=row["note"])
+        # the model's reason is English: shown in the English report only
+        why = row["note"] if ctx.L.lang == "en" else "volume_response"
+        return ctx.L("note_no_response", why=why)
     in_force = query_frame(ctx.con, "SELECT any_value(in_force) AS t FROM budget_bands")["t"][0]
     return ctx.L(
         "note_response",
-        e=f"{row['elasticity']:.2f}",
-        lo=f"{row['lo80']:.2f}",
-        hi=f"{row['hi80']:.2f}",
+        e=ctx.L.number(row["elasticity"], 2),
+        lo=ctx.L.number(row["lo80"], 2),
+        hi=ctx.L.number(row["hi80"], 2),
         n=row["countries_changed"],
         table=in_force,
     )
@@ -116,7 +230,7 @@ def _bands_table(ctx: Context, year: int) -> list[Table]:
         return []
     rows = [
         (
-            r["table"],
+            table_name(r["table"]),
             L(f"b_{r['basis']}"),
             L(f"u_{r['uncertainty']}"),
             r["mean"],
@@ -163,7 +277,7 @@ def _table_row(cells: dict, table: str) -> tuple:
     c = cells[(table, "total")]
     d = cells.get((f"{table} - 2025", "total"))
     return (
-        table,
+        table_name(table),
         c["mean"],
         (c["lo80"], c["hi80"]),
         (c["lo95"], c["hi95"]),
@@ -193,12 +307,16 @@ def countries_section(ctx: Context) -> Section:
            WHERE level = 'country' AND unit = 'dossiers' AND year(month) = $y GROUP BY key""",
         {"y": year},
     )
+    # Registering dossiers of any status, as the volume forecast counts them (a
+    # cancelled dossier registered too): the two columns compare like with like.
     recent = query_frame(
         ctx.con,
-        """SELECT return_country AS country, count(DISTINCT dossier_id) AS dossiers_12m
-           FROM dossier_persons
-           WHERE dossier_status IN ('departed', 'registered')
-             AND registration_date >= $start AND registration_date < $stop
+        """WITH dossier AS (
+               SELECT dossier_id, min(registration_date) AS registered,
+                      any_value(return_country ORDER BY role <> 'principal') AS country
+               FROM dossier_persons GROUP BY dossier_id)
+           SELECT country, count(*) AS dossiers_12m FROM dossier
+           WHERE registered >= $start AND registered < $stop
            GROUP BY 1""",
         {"start": shift_month(ctx.month, -11), "stop": shift_month(ctx.month, 1)},
     )
@@ -253,7 +371,7 @@ def countries_section(ctx: Context) -> Section:
     columns = [
         Column("country", L("c_country")),
         Column("name", L("c_name")),
-        Column("dossiers_12m", L("c_dossiers_12m"), "count"),
+        Column("dossiers_12m", L("c_registering_12m"), "count"),
         Column("dossiers_forecast", f"{L('c_dossiers_fc')} {year}", "number"),
         Column("mean_2025", L("c_t2025"), "eur"),
         Column("mean_2026", L("c_t2026"), "eur"),

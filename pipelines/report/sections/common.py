@@ -102,5 +102,12 @@ def label_of(L: Labels, prefix: str, value: str) -> str:
     return L(prefix + value) if prefix + value in TEXT else value
 
 
+def table_name(name: str) -> str:
+    """A table or scenario as the report shows it: a stored difference ``"2026 - 2025"``
+    with a minus sign, as the column headings (``2026 − 2025``); a name (``2026``,
+    ``degressive_1500``) as it is, in every language."""
+    return " − ".join(part.strip() for part in name.split(" - "))
+
+
 def count_or_small(n: int):
     return SMALL_CELL if 0 < n < THRESHOLD else n

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from decimal import Decimal, InvalidOperation
 
 from data_contracts.reasons import without_values_sql
+from pipelines.report.labels import Labels
 from pipelines.report.model import Column, Section, Table
-from pipelines.report.sections.common import PAGE_ROWS, Context, label_of
+from pipelines.report.sections.common import PAGE_ROWS, Context, label_of, table_name
 from pipelines.warehouse import query_frame
 
 
@@ -80,13 +82,13 @@ def parameters_section(ctx: Context) -> Section:
     )
     rows = [
         (
-            r["table"],
+            table_name(r["table"]),
             r["rule"],
             r["parameter"],
-            r["label"],
-            r["values"],
-            r["unit"],
-            r["source"],
+            L.authored(r["label"]),
+            parameter_values(L, r["values"], r["unit"]),
+            label_of(L, "unit_", r["unit"]),
+            r["source"],  # a citation: quoted as recorded (note_parameter_sources)
             None if r["resting_cents"] is None else Decimal(r["resting_cents"]) / 100,
             r["resting_share"],
         )
@@ -108,9 +110,41 @@ def parameters_section(ctx: Context) -> Section:
             Column("share", L("c_resting_share"), "share"),
         ],
         rows,
+        note=L("note_parameter_sources") if rows else None,
     )
     intro = L("s_parameters_intro", year=year)
     return Section("parameters", L("s_parameters"), intro, [table])
+
+
+_CHANGE = re.compile(r"from (\d{4}-\d{2}-\d{2}): (.*)")
+
+
+def parameter_values(L: Labels, text: str | None, unit: str | None) -> str | None:
+    """A parameter's dated values in the report's language. The warehouse holds them as
+    ``describe_values`` writes them (``from 2022-01-01: none; from 2025-06-01: MDA``,
+    English): each change is read back and rendered again — the date as it is, amounts
+    with the language's decimal comma, lists of ISO codes as they are, none, True and
+    False in words. A text in another form is shown as it is."""
+    if text is None:
+        return None
+    changes = [_CHANGE.fullmatch(part) for part in text.split("; ")]
+    if not all(changes):
+        return text
+    return (" ; " if L.lang == "fr" else "; ").join(
+        L("v_from", since=m.group(1), value=_value(L, m.group(2), unit)) for m in changes
+    )
+
+
+def _value(L: Labels, value: str, unit: str | None) -> str:
+    if value in ("none", "True", "False"):
+        return L({"none": "v_none", "True": "v_true", "False": "v_false"}[value])
+    if unit == "date" or re.fullmatch(r"[A-Z0-9 ]+", value) and not value.isdigit():
+        return value  # a date, ISO codes
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return value
+    return L.number(number, max(0, -int(number.as_tuple().exponent)))
 
 
 def backtest_section(ctx: Context) -> Section:

@@ -69,6 +69,18 @@ def _forecast_year(con, table: str, year: int) -> dict | None:
     return rows.row(0, named=True) if rows.height else None
 
 
+def _archived_year(con, table: str, year: int, origin: date) -> dict | None:
+    """The programme total of ``year`` as the forecast made at ``origin`` gave it."""
+    rows = query_frame(
+        con,
+        """SELECT mean, lo80, hi80, lo95, hi95 FROM budget_forecast_archive
+           WHERE "table" = $t AND origin = $o AND level = 'total' AND period = 'year'
+             AND year = $y AND budget_line = 'total'""",
+        {"t": table, "o": origin, "y": year},
+    )
+    return rows.row(0, named=True) if rows.height else None
+
+
 def baseline_origin(con, year: int) -> date | None:
     """The latest archived forecast made before ``year`` began (what the year's budget
     was built on), if any."""
@@ -171,6 +183,15 @@ def spend_section(ctx: Context) -> tuple[Section, dict]:
             (L("r_projected", year=year), None, None, None, None, None) + forecast_cells(projected)
         )
         facts["projected"] = projected
+    budgeted = _archived_year(ctx.con, table_name, year, baseline_at) if baseline_at else None
+    if budgeted is not None:  # the whole year as forecast before it began, next to the above
+        emphasis.add(len(rows))
+        rows.append(
+            (L("r_budgeted", year=year, baseline=L.short_month(baseline_at)), None, None)
+            + (None, None, None)
+            + forecast_cells(budgeted)
+        )
+        facts["budgeted"] = budgeted
     if baseline_at:
         note = L("note_baseline", baseline=L.short_month(baseline_at), table=table_name)
     else:

@@ -1,0 +1,259 @@
+"""The report files read back: the workbook's figures are numbers (the summary's too),
+its totals ``SUM`` formulas with the value cached, filters stop above the totals, dates
+are dates, text from the data is never a formula; the PDF breaks no number nor word and
+leaves no table's title or last rows alone on a page."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from datetime import date, datetime
+from decimal import Decimal
+
+import openpyxl
+import pytest
+from openpyxl.utils import range_boundaries
+
+from pipelines.report import write_report
+from pipelines.report.model import HIDDEN, SMALL_CELL, Column, Report, Section, Table
+from pipelines.report.render_pdf import render_pdf
+from pipelines.report.render_xlsx import fact_numbers, render_xlsx, sheet_names
+from pipelines.warehouse import connect
+
+
+@pytest.fixture(scope="module")
+def files(built_warehouse, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report_files")
+    with connect(built_warehouse, read_only=True) as con:
+        written = write_report(con, out, languages=["en", "fr"])
+    return {f.report.lang: f for f in written}
+
+
+def _books(content):
+    """The workbook twice: with the formulas, and with their cached values."""
+    source = content if not isinstance(content, bytes) else io.BytesIO(content)
+    formulas = openpyxl.load_workbook(source)
+    if isinstance(content, bytes):
+        source = io.BytesIO(content)
+    return formulas, openpyxl.load_workbook(source, data_only=True)
+
+
+def _report(tables: list[Table], facts=None, lang: str = "en") -> Report:
+    sections = [Section("s", "Section", "An introduction.", tables)]
+    return Report(date(2026, 3, 1), lang, "Title", "Subtitle", facts or [], sections, "Footnote.")
+
+
+# --- XLSX ------------------------------------------------------------------------------
+
+
+def test_the_summary_figures_are_numbers(files):
+    report = files["en"].report
+    book = openpyxl.load_workbook(files["en"].xlsx)
+    summary = book["Summary"]
+    for i, (label, value) in enumerate(report.facts, start=4):
+        assert summary.cell(i, 1).value == label
+        if not re.search(r"\d", value):  # e.g. – : not tested
+            continue
+        cell = summary.cell(i, 2)
+        assert cell.data_type == "n", (label, cell.value)
+        assert cell.number_format != "General", label
+        expected = fact_numbers("en", value)
+        shown = [summary.cell(i, j).value for j in range(2, 2 + len(expected))]
+        assert shown == pytest.approx([float(n) for n, _ in expected]), label
+        assert summary.cell(i, 5).value.lstrip("'") == value  # the page text beside
+    ytd = summary.cell(4, 2)
+    assert "€" in ytd.number_format and ytd.value > 0
+
+
+def test_headline_figures_read_back_in_every_language():
+    assert fact_numbers("en", "€ 1,234,567") == [(Decimal("1234567"), "eur0")]
+    assert fact_numbers("nl", "+€ 174.718 (+40,2 %)") == [
+        (Decimal("174718"), "eur0"),
+        (Decimal("0.402"), "share1"),
+    ]
+    assert fact_numbers("fr", "−174\u202f718 € (−40,2 %)") == [
+        (Decimal("-174718"), "eur0"),
+        (Decimal("-0.402"), "share1"),
+    ]
+    assert fact_numbers("en", "€ 5 (€ 1 – € 9)") == [
+        (Decimal(5), "eur0"),
+        (Decimal(1), "eur0"),
+        (Decimal(9), "eur0"),
+    ]
+    assert fact_numbers("en", "3 / 40") == [(Decimal(3), "number0"), (Decimal(40), "number0")]
+    assert fact_numbers("en", "–") is None
+    assert fact_numbers("en", "from 2026-01-01") is None  # not only figures: text
+
+
+def test_totals_are_sum_formulas_with_the_value_cached(files):
+    formulas, values = _books(files["en"].xlsx)
+    report = files["en"].report
+    names = sheet_names(report)
+    checked = 0
+    for key, name in names.items():
+        sheet, cached = formulas[name], values[name]
+        for row in sheet.iter_rows():
+            for cell in row:
+                if cell.data_type != "f":
+                    continue
+                match = re.fullmatch(r"=SUM\(([A-Z]+)(\d+):([A-Z]+)(\d+)\)", cell.value)
+                assert match and match[1] == match[3] == cell.column_letter, cell.value
+                assert int(match[4]) == cell.row - 1  # the rows right above
+                above = [cached.cell(r, cell.column).value for r in range(int(match[2]), cell.row)]
+                numbers = [v for v in above if isinstance(v, int | float)]
+                assert cached[cell.coordinate].value == pytest.approx(sum(numbers), abs=1e-6)
+                assert cell.row - 2 in report.table(key).emphasis, (name, cell.coordinate)
+                checked += 1
+    assert checked >= 10
+    comparison = formulas[names["comparison"]]
+    last = comparison.max_row
+    assert comparison.cell(last, 1).value == "Total"
+    for column in range(3, 9):  # persons … worse off: the rows (and the pool) add up
+        assert str(comparison.cell(last, column).value).startswith("=SUM("), column
+    total = report.table("comparison").rows[-1]
+    assert values[names["comparison"]].cell(last, 3).value == total[2]
+
+
+def test_a_total_that_is_not_the_sum_stays_a_number(files):
+    """A budget total's percentiles are not the sum of the lines' percentiles."""
+    formulas, _ = _books(files["en"].xlsx)
+    budget = formulas[sheet_names(files["en"].report)["budget"]]
+    total = next(r for r in budget.iter_rows() if r[0].value == "Total (without tickets)")
+    assert total[2].data_type == "n" and total[3].data_type == "n"  # 2025 80 % low, high
+
+
+def test_filters_stop_above_the_totals(files):
+    book = openpyxl.load_workbook(files["en"].xlsx)
+    report = files["en"].report
+    filtered = 0
+    for key, name in sheet_names(report).items():
+        table, sheet = report.table(key), book[name]
+        if not sheet.auto_filter.ref:
+            continue
+        _, top, _, bottom = range_boundaries(sheet.auto_filter.ref)
+        assert top == 1
+        totals = [i for i in sorted(table.emphasis) if i > 0 and i - 1 not in table.emphasis]
+        if totals:
+            assert bottom == totals[0] + 1, name  # the sheet row above the first total
+            filtered += 1
+        else:
+            assert bottom == len(table.rows) + 1, name
+    assert filtered >= 3  # spend, budget, countries, comparison, ...
+    comparison = book[sheet_names(report)["comparison"]]
+    assert range_boundaries(comparison.auto_filter.ref)[3] == comparison.max_row - 1
+
+
+def test_dates_are_dates(files):
+    book = openpyxl.load_workbook(files["en"].xlsx)
+    spend = book[sheet_names(files["en"].report)["spend"]]
+    months = [row[0] for row in spend.iter_rows(min_row=2) if row[0].is_date]
+    assert len(months) >= 12
+    assert all(isinstance(c.value, datetime) and c.number_format == "yyyy-mm" for c in months)
+    assert months[0].value.date() == date(files["en"].report.month.year, 1, 1)
+
+
+def test_a_crafted_table_formulas_injection_negative_numbers_and_dates():
+    columns = [
+        Column("name", "Name"),
+        Column("n", "Count", "count"),
+        Column("amount", "Amount", "eur"),
+        Column("range", "Range", "eur_range"),
+        Column("day", "Day", "date"),
+    ]
+    rows = [
+        (
+            '=HYPERLINK("http://x")',
+            10,
+            Decimal("-5.25"),
+            (Decimal(1), Decimal(2)),
+            date(2026, 3, 2),
+        ),
+        ("+1", SMALL_CELL, HIDDEN, HIDDEN, "2026-03-04"),
+        ("-2", 7, Decimal("10.00"), (Decimal(3), Decimal(5)), datetime(2026, 3, 5, 14, 30)),
+        ("@cmd", 5, Decimal("-0.75"), None, None),
+        ("\tTab", 3, Decimal("1"), (Decimal(1), Decimal(1)), None),
+        ("Total", 25, Decimal("5.00"), (Decimal(5), Decimal(9)), None),
+    ]
+    table = Table("t", "Crafted", "Crafted", columns, rows, emphasis={5})
+    formulas, values = _books(render_xlsx(_report([table], [("Loss", "−€ 1,234 (−5.0 %)")])))
+    sheet, cached = formulas["Crafted"], values["Crafted"]
+    names = [sheet.cell(r, 1).value for r in range(2, 7)]
+    assert names == ['\'=HYPERLINK("http://x")', "'+1", "'-2", "'@cmd", "'\tTab"]
+    assert all(sheet.cell(r, 1).data_type == "s" for r in range(2, 8))
+    assert sheet.cell(2, 3).value == -5.25 and sheet.cell(2, 3).data_type == "n"
+    assert sheet.cell(3, 2).value == "<5" and sheet.cell(3, 3).value == "x"
+    # the total: SUM over the rows above (hidden cells are text: not added)
+    assert sheet.cell(7, 2).value == "=SUM(B2:B6)" and cached.cell(7, 2).value == 25
+    assert sheet.cell(7, 3).value == "=SUM(C2:C6)" and cached.cell(7, 3).value == 5
+    assert sheet.cell(7, 4).value == "=SUM(D2:D6)" and cached.cell(7, 4).value == 5
+    assert sheet.cell(7, 5).data_type == "n" and sheet.cell(7, 5).value == 9  # not 8: a number
+    assert sheet.auto_filter.ref == "A1:F6"
+    days = [sheet.cell(r, 6) for r in (2, 3, 4)]
+    assert all(c.is_date for c in days)
+    assert days[1].value == datetime(2026, 3, 4)  # an ISO date text in a date column
+    assert days[2].value == datetime(2026, 3, 5, 14, 30) and "hh:mm" in days[2].number_format
+    summary = formulas["Summary"]
+    assert [summary.cell(4, j).value for j in (2, 3)] == [-1234, pytest.approx(-0.05)]
+    assert summary.cell(4, 5).value == "−€ 1,234 (−5.0 %)"
+
+
+# --- PDF -------------------------------------------------------------------------------
+
+
+def _pdf_pages(content: bytes) -> list[str]:
+    from pypdf import PdfReader
+
+    return [page.extract_text() for page in PdfReader(io.BytesIO(content)).pages]
+
+
+_NUMBER = re.compile(r"\d[\d,.\u202f]*\d|\d")
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_number_of_the_page_is_whole_in_the_pdf(files, lang):
+    """The PDF text has each number of the HTML tables unbroken (a number broken over
+    two lines reads ``0.01 3`` or ``1,234,5 67``)."""
+    flat = " ".join(" ".join(_pdf_pages(files[lang].pdf.read_bytes())).split())
+    flat = flat.replace("\u202f", " ")
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", files[lang].html.read_text(encoding="utf-8"))
+    numbers = {n for c in cells for n in _NUMBER.findall(html.unescape(c))}
+    assert len(numbers) > 100
+    missing = sorted(n for n in numbers if n.replace("\u202f", " ") not in flat)
+    assert not missing, missing[:20]
+
+
+def test_narrow_columns_shrink_rather_than_break_a_number_or_word():
+    columns = [Column("word", "Countries and territories")] + [
+        Column(f"c{j}", f"Amount {j}", "eur") for j in range(14)
+    ]
+    rows = [
+        ("countries", *[Decimal("1234567890.12") * (j + 1) for j in range(14)]),
+        ("Democratic Republic of the Congo", *[Decimal("-987654321") for _ in range(14)]),
+    ]
+    report = _report([Table("wide", "Wide", "Wide", columns, rows)])
+    text = " ".join(_pdf_pages(render_pdf(report)))
+    words = text.split()
+    assert "countries" in words and "Countries" in words and "territories" in words
+    for j in range(14):
+        assert f"{Decimal('1234567890.12') * (j + 1):,.0f}" in words
+    assert "−987,654,321" in text or "-987,654,321" in text
+
+
+@pytest.mark.parametrize("n", range(30, 52))
+def test_no_table_title_or_last_rows_alone_on_a_page(n):
+    """Whatever the length of the first table, the second table's title has at least
+    three of its rows on its page, and no page holds one or two rows of a table."""
+    columns = [Column("name", "Name"), Column("v", "Value", "count")]
+    first = Table("a", "First table", "A", columns, [(f"alpha{i:03d}", i) for i in range(n)])
+    second = Table("b", "Second table", "B", columns, [(f"beta{i:03d}", i) for i in range(8)])
+    pages = _pdf_pages(render_pdf(_report([first, second])))
+    for page in pages:
+        for prefix in ("alpha", "beta"):
+            rows = len(re.findall(rf"\b{prefix}\d{{3}}\b", page))
+            assert rows == 0 or rows >= 3, (n, prefix, rows)
+        if "Second table" in page:
+            assert len(re.findall(r"\bbeta\d{3}\b", page)) >= 3, n
+        lines = [line for line in page.splitlines() if line.strip()]
+        assert "Second table" not in lines[-2:], n  # the footer is the last line
+    assert sum(len(re.findall(r"\bbeta\d{3}\b", p)) for p in pages) == 8
