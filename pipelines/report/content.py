@@ -170,8 +170,24 @@ def _facts(ctx, spend, budget, alarms_now, quarantined, read) -> list[tuple[str,
         facts.append((L("fact_projected", year=year), interval(spend["projected"])))
     if budget.get("next"):
         facts.append((L("fact_next", year=next_year), interval(budget["next"])))
+    if budget.get("next_2025"):
+        facts.append((L("fact_next_2025", year=next_year), interval(budget["next_2025"])))
     if budget.get("diff"):
         facts.append((L("fact_diff", year=next_year), interval(budget["diff"])))
+    if budget.get("ticket"):
+        facts.append((L("fact_ticket", year=next_year), interval(budget["ticket"])))
+    bridge = budget.get("bridge")
+    if bridge:
+
+        def signed(value) -> str:
+            return f"{'+' if value >= 0 else '−'}{L.eur(abs(value))}"
+
+        facts.append(
+            (
+                L("fact_bridge", year0=bridge["year0"], year1=bridge["year1"]),
+                " / ".join(signed(bridge[step]) for step in ("volume", "mix", "price (table)")),
+            )
+        )
     alarms = "–" if alarms_now is None else L.number(alarms_now)  # – : not tested
     facts.append((L("fact_alarms", month=L.month(ctx.month)), alarms))
     facts.append((L("fact_quarantine"), f"{L.number(quarantined)} / {L.number(read)}"))

@@ -82,6 +82,21 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Budget {year}, tabel 2026 (80 %)",
         "Budget {year}, barème 2026 (80 %)",
     ),
+    "fact_next_2025": (
+        "Budget {year}, 2025 table (80 %)",
+        "Budget {year}, tabel 2025 (80 %)",
+        "Budget {year}, barème 2025 (80 %)",
+    ),
+    "fact_ticket": (
+        "Tickets {year}, outside the totals (80 %)",
+        "Tickets {year}, buiten de totalen (80 %)",
+        "Billets {year}, hors totaux (80 %)",
+    ),
+    "fact_bridge": (
+        "From {year0} to {year1}: volume / mix / price",
+        "Van {year0} naar {year1}: volume / mix / prijs",
+        "De {year0} à {year1} : volume / composition / prix",
+    ),
     "fact_diff": (
         "2026 minus 2025 table, {year}",
         "Tabel 2026 min 2025, {year}",

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from pipelines.report import build_report
+from pipelines.report.labels import Labels
 from pipelines.warehouse import connect, query_frame, scalar
 
 
@@ -80,3 +81,23 @@ def test_next_year_month_by_month_and_per_category_add_up_to_the_year(report):
     # the partner split is on the cash basis, and says so
     partners = report.table("partners")
     assert "cash" in partners.title and "cash basis" in partners.note
+
+
+def test_page_one_has_both_tables_the_tickets_and_why_they_differ(report, built_warehouse):
+    facts = dict(report.facts)
+    year = max(int(k.split()[1].rstrip(",")) for k in facts if k.startswith("Budget "))
+    with connect(built_warehouse, read_only=True) as con:
+        totals = dict(
+            query_frame(
+                con,
+                """SELECT "table" || ':' || budget_line, mean FROM budget_forecast
+                   WHERE level = 'total' AND period = 'year' AND year = $y""",
+                {"y": year},
+            ).rows()
+        )
+    L = Labels("en")
+    assert facts[f"Budget {year}, 2025 table (80 %)"].startswith(L.eur(totals["2025:total"]))
+    tickets = facts[f"Tickets {year}, outside the totals (80 %)"]
+    assert tickets.startswith(L.eur(totals["2026:ticket"]))
+    label, why = next((k, v) for k, v in facts.items() if k.endswith("volume / mix / price"))
+    assert why.count("€") == 3 and label.startswith("From ")

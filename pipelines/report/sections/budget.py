@@ -73,7 +73,13 @@ def budget_section(ctx: Context) -> tuple[Section, dict]:
         [_table_row(cells, t) for t in tables],
     )
     chart = charts.budget_bars(L, year, cells, [line for line in LINES if line != "total"])
-    facts = {"next": cells.get(("2026", "total")), "diff": cells.get(("2026 - 2025", "total"))}
+    facts = {
+        "next": cells.get(("2026", "total")),
+        "next_2025": cells.get(("2025", "total")),
+        "diff": cells.get(("2026 - 2025", "total")),
+        "ticket": cells.get(("2026", "ticket")),
+        "bridge": _bridge_steps(ctx),
+    }
     shown = [lines, every, _phasing_table(ctx, year), _category_table(ctx, year)]
     shown += _partner_table(ctx, year) + _bands_table(ctx, year) + _bridge_table(ctx)
     section = Section(
@@ -248,6 +254,17 @@ def _bands_table(ctx: Context, year: int) -> list[Table]:
         Column("range95", "95 %", "eur_range"),
     ]
     return [Table("bands", L("t_bands"), L("t_bands"), columns, rows, note=_response_note(ctx))]
+
+
+def _bridge_steps(ctx: Context) -> dict | None:
+    """The bridge's volume, mix and price effects (EUR) and its years, if built."""
+    if not _has(ctx, "budget_bridge"):
+        return None
+    frame = query_frame(ctx.con, 'SELECT * FROM budget_bridge ORDER BY "order"')
+    if frame.is_empty():
+        return None
+    steps = dict(zip(frame["step"], frame["amount"], strict=True))
+    return {"year0": frame["this_year"][0], "year1": frame["next_year"][0], **steps}
 
 
 def _bridge_table(ctx: Context) -> list[Table]:
