@@ -352,6 +352,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "c_t2025": ("2025 table", "Tabel 2025", "Barème 2025"),
     "c_t2026": ("2026 table", "Tabel 2026", "Barème 2026"),
     "c_diff": ("2026 − 2025", "2026 − 2025", "2026 − 2025"),
+    "c_description": ("Description", "Omschrijving", "Description"),
     "c_table": ("Table", "Tabel", "Barème"),
     "c_mean": ("Mean", "Gemiddelde", "Moyenne"),
     "c_country": ("Country", "Land", "Pays"),
@@ -680,6 +681,15 @@ MONTHS = {
 # Their sources are citations (documents, dates, addresses): quoted as recorded, with a
 # note saying so (note_parameter_sources).
 AUTHORED: dict[str, tuple[str, str]] = {
+    # table labels
+    "Support table 2022–2025 (before the 2026 reform)": (
+        "Steuntabel 2022–2025 (vóór de hervorming van 2026)",
+        "Barème d'aide 2022–2025 (avant la réforme de 2026)",
+    ),
+    "Support table from 1 January 2026": (
+        "Steuntabel vanaf 1 januari 2026",
+        "Barème d'aide à partir du 1er janvier 2026",
+    ),
     # parameter labels
     "Balkan administrative support per person (ALB BIH XKX MKD MNE SRB)": (
         "Administratieve steun Balkan per persoon (ALB BIH XKX MKD MNE SRB)",

@@ -101,3 +101,12 @@ def test_page_one_has_both_tables_the_tickets_and_why_they_differ(report, built_
     assert tickets.startswith(L.eur(totals["2026:ticket"]))
     label, why = next((k, v) for k, v in facts.items() if k.endswith("volume / mix / price"))
     assert why.count("€") == 3 and label.startswith("From ")
+
+
+def test_every_table_and_scenario_row_says_what_it_is(report):
+    from rules.parameters import built_in_table
+
+    rows = {row[0]: row for row in report.table("tables").rows}
+    assert rows["2026"][1] == built_in_table("2026").label
+    assert rows["degressive_1500"][1].startswith("2026 table with the early degressive")
+    assert all(row[1] for row in rows.values())

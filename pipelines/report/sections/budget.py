@@ -64,13 +64,14 @@ def budget_section(ctx: Context) -> tuple[Section, dict]:
         L("t_tables"),
         [
             Column("table", L("c_table")),
+            Column("description", L("c_description")),
             Column("mean", L("c_mean"), "eur"),
             Column("range80", "80 %", "eur_range"),
             Column("range95", "95 %", "eur_range"),
             Column("diff", f"− 2025: {L('c_mean')}", "eur"),
             Column("diff80", "− 2025: 80 %", "eur_range"),
         ],
-        [_table_row(cells, t) for t in tables],
+        [_table_row(cells, t, _descriptions(L)) for t in tables],
     )
     chart = charts.budget_bars(L, year, cells, [line for line in LINES if line != "total"])
     facts = {
@@ -86,6 +87,17 @@ def budget_section(ctx: Context) -> tuple[Section, dict]:
         "budget", L("s_budget", year=year), L("s_budget_intro", year=year), shown, [chart]
     )
     return section, facts
+
+
+def _descriptions(L) -> dict[str, str]:
+    """Each table's and scenario's label from its file (scenario labels in the report's
+    language where ``labels.AUTHORED`` has them)."""
+    from pipelines.entitlements import default_scenarios
+    from rules.parameters import built_in_table, load_scenario
+
+    tables = [built_in_table("2025"), built_in_table("2026")]
+    tables += [load_scenario(path) for path in default_scenarios()]
+    return {t.name: L.authored(t.label) for t in tables}
 
 
 def _money_columns(L, tables: tuple[str, ...]) -> list[Column]:
@@ -290,11 +302,12 @@ def _bridge_table(ctx: Context) -> list[Table]:
     ]
 
 
-def _table_row(cells: dict, table: str) -> tuple:
+def _table_row(cells: dict, table: str, descriptions: dict[str, str]) -> tuple:
     c = cells[(table, "total")]
     d = cells.get((f"{table} - 2025", "total"))
     return (
         table_name(table),
+        descriptions.get(table, ""),
         c["mean"],
         (c["lo80"], c["hi80"]),
         (c["lo95"], c["hi95"]),
