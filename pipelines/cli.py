@@ -587,7 +587,8 @@ def _uncertainty_tables(con, year: int):
         query_frame(
             con,
             """SELECT "table", basis, uncertainty, mean, lo80, hi80 FROM budget_bands
-               WHERE year = $y ORDER BY "table" LIKE '% - %', "table", basis DESC,
+               WHERE year = $y ORDER BY "table" LIKE '% - %', "table",
+                     basis = 'with volume response',
                      uncertainty""",
             {"y": year},
         )

@@ -241,7 +241,8 @@ def _bands_table(ctx: Context, year: int) -> list[Table]:
     frame = query_frame(
         ctx.con,
         """SELECT "table", basis, uncertainty, mean, lo80, hi80, lo95, hi95 FROM budget_bands
-           WHERE year = $y ORDER BY "table" LIKE '% - %', "table", basis DESC, uncertainty""",
+           WHERE year = $y ORDER BY "table" LIKE '% - %', "table",
+                     basis = 'with volume response', uncertainty""",
         {"y": year},
     )
     if frame.is_empty():
