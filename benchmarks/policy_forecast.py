@@ -34,23 +34,21 @@ sys.path.insert(0, str(ROOT))
 
 from models.budget import TemplatePricer  # noqa: E402
 from models.forecast import interval_ranks, month_index, month_of  # noqa: E402
+from models.response import draw_elasticities  # noqa: E402
 from models.uncertainty import (  # noqa: E402
     log_support,
     parameter_multipliers,
     support_by_month,
     table_draws,
 )
-from pipelines.bands import estimate_volume_response, table_in_force  # noqa: E402
+from pipelines.bands import (  # noqa: E402
+    ACTUAL_YEAR_SQL,
+    estimate_volume_response,
+    table_in_force,
+)
 from pipelines.forecast import last_complete_month, load_panel, simulate  # noqa: E402
-from pipelines.warehouse import connect, default_db_path, scalar  # noqa: E402
+from pipelines.warehouse import connect, default_db_path  # noqa: E402
 from rules.parameters import built_in_table  # noqa: E402
-
-ACTUAL_SQL = """
-SELECT coalesce(sum(e.total), 0) FROM dossier_persons p
-JOIN entitlements e USING (dossier_id, person_id)
-WHERE e."table" = 'applicable' AND p.dossier_status IN ('departed', 'registered')
-  AND p.registration_date >= $start AND p.registration_date < $stop
-"""
 
 
 def main() -> None:
@@ -82,11 +80,7 @@ def main() -> None:
         change = log_support(support_by_month(pricer, new).mean(1)) - log_support(
             support_by_month(pricer, old).mean(1)
         )
-        elasticities = (
-            estimate.elasticity + estimate.se * rng.standard_normal(sim.sampling.draws)
-            if estimate
-            else None
-        )
+        elasticities = draw_elasticities(estimate, sim.sampling.draws, rng) if estimate else None
         drawn = table_draws(
             sim.sampling,
             pricer,
@@ -97,9 +91,10 @@ def main() -> None:
             change if estimate else None,
             elasticities,
         )
-        actual = float(
-            scalar(con, ACTUAL_SQL, {"start": month_of(origin + 1), "stop": month_of(last + 1)})
-        )
+        (cents, _dossiers), *_ = con.execute(
+            ACTUAL_YEAR_SQL, {"start": month_of(origin + 1), "stop": month_of(last + 1)}
+        ).fetchall()
+        actual = float(cents) / 100
     print(
         f"as of {origin_day:%Y-%m} (history to then only), forecast "
         f"{month_of(origin + 1):%Y-%m}..{month_of(last):%Y-%m} under table {new.name} "

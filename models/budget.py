@@ -179,9 +179,16 @@ class TemplatePricer:
         """One entitlement line (``AMOUNT_COLUMNS``) of ``table`` per (template, month)
         row, summed over the categories: ``price(table).costs[:, :, LINES.index(line)]
         .sum(axis=1)`` without the costs of every line and category."""
-        if line not in AMOUNT_COLUMNS:
-            raise ValueError(f"{line} is not an entitlement line")
-        values = evaluate_cents(self._prepared, table)[line].cast(pl.Int64).to_numpy()
+        return self.lines_cents(table, (line,))
+
+    def lines_cents(self, table: Table, lines: Sequence[str]) -> np.ndarray:
+        """The sum of several entitlement lines per (template, month) row, from one
+        evaluation of ``table``."""
+        unknown = [line for line in lines if line not in AMOUNT_COLUMNS]
+        if unknown:
+            raise ValueError(f"{unknown[0]} is not an entitlement line")
+        evaluated = evaluate_cents(self._prepared, table)
+        values = sum(evaluated[line].cast(pl.Int64).to_numpy() for line in lines)
         cents = np.zeros(self.templates.count * self.months, np.int64)
         if len(self._row_order):
             cents[self._rows] = np.add.reduceat(values[self._row_order], self._row_starts)

@@ -29,6 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from models.forecast import interval_ranks, month_of
+from rules.ids import CASH_RULE_IDS
 
 PAYMENT_LAGS_FILE = (
     Path(__file__).resolve().parents[1] / "rules" / "parameters" / "payment_lags.yaml"
@@ -99,8 +100,10 @@ class DatedValue(BaseModel):
     @field_validator("rule")
     @classmethod
     def _cash_rule(cls, rule: str) -> str:
-        if not rule.startswith("CASH-"):
-            raise ValueError(f"rule id {rule!r} must start with CASH- (rules of the cash basis)")
+        if rule not in CASH_RULE_IDS:
+            raise ValueError(
+                f"unknown rule id {rule!r} of the cash basis (see rules/ids.py CASH_RULE_IDS)"
+            )
         return rule
 
     @model_validator(mode="after")

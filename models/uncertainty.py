@@ -97,7 +97,7 @@ def support_by_month(pricer: TemplatePricer, table: Table) -> np.ndarray:
     """(countries × months of the pricer) mean support per template dossier, in EUR:
     premium and reintegration under ``table`` of the country's templates re-dated to
     each month (a standard population, so only the table moves it)."""
-    cents = sum(pricer.line_cents(table, line) for line in SUPPORT_LINES)
+    cents = pricer.lines_cents(table, SUPPORT_LINES)
     templates = pricer.templates
     per_template = cents.reshape(templates.count, pricer.months) / 100.0
     return np.stack(

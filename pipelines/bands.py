@@ -46,7 +46,7 @@ from pipelines.warehouse import (
     forecast_money_sql,
     registered,
     replace_table,
-    scalar,
+    table_exists,
 )
 from rules.parameters import Table, applicable_rules, built_in_table
 
@@ -133,13 +133,15 @@ def build_budget_bands(
     in_force = built_in_table(table_in_force(origin))
     years = sorted(set(int(m) // 12 for m in months))
     rows, support_rows = [], []
+    # countries × months of the horizon, each table priced once (the years are slices)
+    support = {t.name: support_by_month(pricer, t) for t in [in_force, *tables]}
     for year in years:
         chosen = np.asarray(months) // 12 == year
-        in_force_support = log_support(support_by_month(pricer, in_force)[:, chosen].mean(1))
+        in_force_support = log_support(support[in_force.name][:, chosen].mean(1))
         per_table = {}
         for table in tables:
             say(f"bands of {table.name}, {year}")
-            table_support = support_by_month(pricer, table)[:, chosen].mean(1)
+            table_support = support[table.name][:, chosen].mean(1)
             change = log_support(table_support) - in_force_support
             per_table[table.name] = table_draws(
                 sampling,
@@ -257,10 +259,7 @@ def build_budget_bridge(
     under the table in force) to next year's forecast, in volume, mix and price."""
     this, following = origin // 12, origin // 12 + 1
     months = np.asarray(months)
-    if not scalar(
-        con,
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'entitlements'",
-    ):
+    if not table_exists(con, "entitlements"):
         con.execute("DROP TABLE IF EXISTS budget_bridge")
         raise MissingActuals(
             "no entitlements table: the bridge needs this year's commitments to date "

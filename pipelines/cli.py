@@ -580,9 +580,11 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
 def _uncertainty_tables(con, year: int):
     """The bands of ``year``, the volume response and the bridge (empty when absent)."""
-    from pipelines.warehouse import query_frame
+    from pipelines.warehouse import query_frame, table_exists
 
-    tables = {name for (name,) in con.execute("SHOW TABLES").fetchall()}
+    tables = {
+        t for t in ("budget_bands", "volume_response", "budget_bridge") if table_exists(con, t)
+    }
     bands = (
         query_frame(
             con,

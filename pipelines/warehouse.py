@@ -128,6 +128,14 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params=None):
     return row[0] if row else None
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(
+        scalar(
+            con, "SELECT count(*) FROM information_schema.tables WHERE table_name = $t", {"t": name}
+        )
+    )
+
+
 @contextmanager
 def registered(con: duckdb.DuckDBPyConnection, **frames: pl.DataFrame):
     """The frames visible to SQL under the given names for the ``with`` block only."""

@@ -47,6 +47,20 @@ RULE_IDS: tuple[str, ...] = (
     "A-BOTH",
 )
 
+# The payment timing of the cash basis (rules/parameters/payment_lags.yaml): when money
+# is paid, not how much, so not among the entitlement ids (nor in their bit mask).
+CASH_RULE_IDS: tuple[str, ...] = (
+    "CASH-DELAY",
+    "CASH-PREMIUM",
+    "CASH-TICKET",
+    "CASH-TRANSPORT",
+    "CASH-PAP",
+    "CASH-PRP",
+    "CASH-AMAAR",
+    "CASH-BALKAN",
+    "CASH-FEE",
+)
+
 RULE_BIT: dict[str, int] = {rule: 1 << i for i, rule in enumerate(RULE_IDS)}
 
 

@@ -14,6 +14,7 @@ from pipelines.report.sections.common import (
     count_or_small,
     country_names,
     dsum,
+    has_rows,
     shift_month,
     table_name,
 )
@@ -112,12 +113,15 @@ def _money_columns(L, tables: tuple[str, ...]) -> list[Column]:
     return columns
 
 
-def _by_key(ctx: Context, level: str, period: str, year: int) -> dict:
+def _by_key(
+    ctx: Context, level: str, period: str, year: int, source: str = "budget_forecast"
+) -> dict:
+    """(table, key or month) → mean and 80 % bounds of the programme's total line."""
     frame = query_frame(
         ctx.con,
-        """SELECT "table", "key", "month", mean, lo80, hi80 FROM budget_forecast
-           WHERE level = $level AND period = $period AND year = $y
-             AND budget_line = 'total' AND "table" IN ('2025', '2026', '2026 - 2025')""",
+        f"""SELECT "table", "key", "month", mean, lo80, hi80 FROM {source}
+            WHERE level = $level AND period = $period AND year = $y
+              AND budget_line = 'total' AND "table" IN ('2025', '2026', '2026 - 2025')""",
         {"level": level, "period": period, "y": year},
     )
     return {
@@ -177,19 +181,12 @@ def _category_table(ctx: Context, year: int) -> Table:
 
 def _partner_table(ctx: Context, year: int) -> list[Table]:
     """Next year per reintegration partner: only the cash basis has the split (said)."""
-    if not _has(ctx, "budget_forecast_cash"):
+    if not has_rows(ctx.con, "budget_forecast_cash"):
         return []
     L = ctx.L
-    frame = query_frame(
-        ctx.con,
-        """SELECT "table", "key", mean, lo80, hi80 FROM budget_forecast_cash
-           WHERE level = 'partner' AND period = 'year' AND year = $y
-             AND budget_line = 'total' AND "table" IN ('2025', '2026', '2026 - 2025')""",
-        {"y": year},
-    )
-    if frame.is_empty():
+    cells = _by_key(ctx, "partner", "year", year, "budget_forecast_cash")
+    if not cells:
         return []
-    cells = {(r["table"], r["key"]): r for r in frame.iter_rows(named=True)}
     keys = sorted({k for _, k in cells})
     rows = [(k if k != "none" else L("r_no_partner"), *_cells(cells, k)) for k in keys]
     columns = [Column("partner", L("c_partner")), *_money_columns(L, TABLES)]
@@ -205,17 +202,8 @@ def _partner_table(ctx: Context, year: int) -> list[Table]:
     ]
 
 
-def _has(ctx: Context, table: str) -> bool:
-    found = query_frame(
-        ctx.con,
-        "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = $t",
-        {"t": table},
-    )
-    return bool(found["n"][0])
-
-
 def _response_note(ctx: Context) -> str | None:
-    if not _has(ctx, "volume_response"):
+    if not has_rows(ctx.con, "volume_response"):
         return None
     row = query_frame(ctx.con, "SELECT * FROM volume_response").row(0, named=True)
     if not row["identified"]:
@@ -235,7 +223,7 @@ def _response_note(ctx: Context) -> str | None:
 
 def _bands_table(ctx: Context, year: int) -> list[Table]:
     """Next year's programme total per table with each uncertainty added in turn."""
-    if not _has(ctx, "budget_bands"):
+    if not has_rows(ctx.con, "budget_bands"):
         return []
     L = ctx.L
     frame = query_frame(
@@ -271,7 +259,7 @@ def _bands_table(ctx: Context, year: int) -> list[Table]:
 
 def _bridge_steps(ctx: Context) -> dict | None:
     """The bridge's volume, mix and price effects (EUR) and its years, if built."""
-    if not _has(ctx, "budget_bridge"):
+    if not has_rows(ctx.con, "budget_bridge"):
         return None
     frame = query_frame(ctx.con, 'SELECT * FROM budget_bridge ORDER BY "order"')
     if frame.is_empty():
@@ -281,7 +269,7 @@ def _bridge_steps(ctx: Context) -> dict | None:
 
 
 def _bridge_table(ctx: Context) -> list[Table]:
-    if not _has(ctx, "budget_bridge"):
+    if not has_rows(ctx.con, "budget_bridge"):
         return []
     L = ctx.L
     frame = query_frame(ctx.con, 'SELECT * FROM budget_bridge ORDER BY "order"')

@@ -17,7 +17,7 @@ from models.disclosure import THRESHOLD
 from models.forecast import month_index, month_of
 from pipelines.report.labels import TEXT, Labels
 from pipelines.report.model import SMALL_CELL
-from pipelines.warehouse import scalar
+from pipelines.warehouse import scalar, table_exists
 from rules.budget_lines import AMOUNT_COLUMNS
 from rules.parameters import applicable_rules
 
@@ -55,10 +55,7 @@ def country_names(lang: str = "en") -> dict[str, str]:
 
 
 def has_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    exists = scalar(
-        con, "SELECT count(*) FROM information_schema.tables WHERE table_name = $t", {"t": table}
-    )
-    return bool(exists) and bool(scalar(con, f'SELECT count(*) > 0 FROM "{table}"'))
+    return table_exists(con, table) and bool(scalar(con, f'SELECT count(*) > 0 FROM "{table}"'))
 
 
 @dataclass
