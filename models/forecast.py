@@ -18,7 +18,9 @@ The two smoothing forecasts are taken back to the count scale with the smearing
 estimate (the mean of ``exp`` over their one-step residuals), so all three are means.
 The intervals are quantiles of the GLM's simulated future counts (coefficient
 uncertainty, the walk after the origin, count noise) with the expected counts scaled
-to the combined mean. Histories shorter than two years use the GLM alone. The
+to the combined mean. The smoothing methods see only the months since the GLM's last
+level shift; with fewer than two years of those, or under 5 a month in the last year,
+the GLM forecasts alone (``combination_history``). The
 baselines are the seasonal naive forecast (same month last year) and simple
 exponential smoothing.
 """
@@ -54,11 +56,13 @@ class SeriesSettings:
     seasonality, shorter than ``min_months_for_trend`` no trend. ``max_level_blocks``:
     the walk steps once per block of months, at most this many blocks (a long
     history steps every few months). ``combine``: the point forecast is the geometric
-    mean of the GLM's and the two smoothing methods' (histories of at least
-    ``min_months_for_combination`` months); ``False`` (the default): the GLM alone.
-    Not the default yet: on short histories with a level shift the smoothing methods'
-    trends carry the shift on as a trend, and on counts below about 1 the log scale
-    overstates the mean (tests/models/test_forecast.py: three of the edge cases fail).
+    mean of the GLM's and the two smoothing methods', fitted on the months since the
+    GLM's last level step of at least ``shift_log_step`` (log scale), when those are
+    at least ``min_months_for_combination`` months and the last year averages at least
+    ``min_mean_for_combination``; ``False``: the GLM alone. The gates keep the GLM's
+    strengths (tests/models/test_forecast.py): smoothing weights chosen on noisy
+    months follow a shift only slowly, and on counts below about 1 the log scale
+    overstates the mean.
     """
 
     level_step_sds: tuple[float, ...] = (0.01, 0.03, 0.1)
@@ -70,8 +74,10 @@ class SeriesSettings:
     min_months_for_season: int = 24
     min_months_for_trend: int = 24
     max_level_blocks: int = 48
-    combine: bool = False
+    combine: bool = True
     min_months_for_combination: int = 24
+    min_mean_for_combination: float = 5.0
+    shift_log_step: float = 0.2
 
 
 def month_index(value: date) -> int:
@@ -248,21 +254,14 @@ def fit_candidate(
     else:
         fit = fit_negbin(design, counts, penalty=precision, tol=1e-6)
     if heavy.any():
-        # the dispersion of the stiff fit while the steps are found (the pilot's loose
-        # walk has taken up some of the noise), then estimated again with them
+        # the count noise stays that of the stiff fit: estimated with the walk, the
+        # dispersion falls to its floor as a loose walk follows every month's noise,
+        # and the loose walk then wins the evidence on noise it has explained away
         alpha = dispersion if dispersion is not None else fit.alpha
-        for i in range(settings.step_reweightings):
+        for _ in range(settings.step_reweightings):
             penalty = precision.copy()
             penalty[heavy] = (nu + 1) / (nu / precision[heavy] + fit.coef[heavy] ** 2)
-            last = i == settings.step_reweightings - 1
-            fit = fit_negbin(
-                design,
-                counts,
-                penalty=penalty,
-                alpha=None if last else alpha,
-                tol=1e-6,
-                start=fit.coef,
-            )
+            fit = fit_negbin(design, counts, penalty=penalty, alpha=alpha, tol=1e-6, start=fit.coef)
     loglik = negbin_loglik(counts, fit.mean(design), fit.alpha, np.ones(len(counts)))
     evidence = (
         loglik
@@ -356,12 +355,44 @@ def forecast_counts(
         # log-steps are centred so that the expected level stays where it is)
         steps = rng.normal(-0.5 * model.level_step_sd**2, model.level_step_sd, means.shape)
         means = means * np.exp(np.cumsum(steps, axis=1))
-    if settings.combine and len(counts) >= settings.min_months_for_combination:
+    since = combination_history(model, counts, settings)
+    if since is not None:
         glm = means.mean(axis=0)
-        combined = combine_means([glm, *smoothing_means(counts, horizon)])
+        combined = combine_means([glm, *smoothing_means(since, horizon)])
         means = means * (combined / np.maximum(glm, 1e-300))
     paths = negbin_counts(means, model.fit.alpha, rng)
     return _frame(future, means.mean(axis=0), summarise_draws(paths, levels), levels)
+
+
+def last_level_shift(model: SeriesModel, settings: SeriesSettings) -> int:
+    """Months since the GLM's last level step of at least ``settings.shift_log_step``
+    (in the log; 0 if none): the walk's heavy-tailed prior leaves noise steps near 0 and
+    gathers a lasting shift into one step."""
+    layout = model.layout
+    if layout.blocks < 2:
+        return 0
+    steps = model.fit.coef[len(model.fit.coef) - (layout.blocks - 1) :]  # older_1, older_2, …
+    large = np.flatnonzero(np.abs(steps) >= settings.shift_log_step)
+    return 0 if not len(large) else int(large[0] + 1) * layout.block_months
+
+
+def combination_history(
+    model: SeriesModel, counts: np.ndarray, settings: SeriesSettings
+) -> np.ndarray | None:
+    """The counts the smoothing methods are fitted on, or ``None`` for the GLM alone:
+    the months since the last level shift (smoothing weights chosen on noisy months
+    take a shift up over a year or more; the GLM has it at once), if they are at least
+    ``min_months_for_combination`` and average at least ``min_mean_for_combination``
+    over the last year (below that, the log scale overstates the mean)."""
+    if not settings.combine:
+        return None
+    shift = last_level_shift(model, settings)
+    since = counts[len(counts) - shift :] if shift else counts
+    if len(since) < settings.min_months_for_combination:
+        return None
+    if since[-12:].mean() < settings.min_mean_for_combination:
+        return None
+    return since
 
 
 def combine_means(forecasts: Sequence[np.ndarray]) -> np.ndarray:
