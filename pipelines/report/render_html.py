@@ -29,7 +29,8 @@ h3 { font-size: 14px; margin: 18px 0 6px; }
 nav ol { columns: 2; margin: 8px 0; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: 12px; }
 th, td { padding: 3px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
-th { text-align: left; background: #f3f4f6; position: sticky; top: 0; }
+th { text-align: left; background: #f3f4f6; }
+th.group { text-align: center; border-bottom: 1px solid var(--muted); }
 td.num, th.num { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 td.hidden { color: var(--muted); text-align: right; }
 tr.emphasis td { font-weight: 600; border-top: 1px solid var(--ink); }
@@ -41,11 +42,49 @@ figcaption { color: var(--muted); font-size: 12px; }
 """
 
 
+def column_groups(columns) -> list[tuple[str | None, list[tuple[object, str]]]]:
+    """Runs of adjacent columns whose labels share a ``"group: "`` prefix (at least two),
+    as ``(group, [(column, sub-label)])``; other columns are runs of one with group
+    ``None``. A table of nine "Table 2025: 80 %"-style columns then has a short header
+    per column under one spanning header per table, and fits the page."""
+    runs: list[tuple[str | None, list[tuple[object, str]]]] = []
+    for column in columns:
+        group, sep, sub = column.label.partition(": ")
+        if sep and runs and runs[-1][0] == group:
+            runs[-1][1].append((column, sub))
+        else:
+            runs.append((group if sep else None, [(column, sub if sep else column.label)]))
+    # a prefix on one column alone is no group: that column keeps its whole label
+    return [
+        (group, members) if len(members) > 1 else (None, [(members[0][0], members[0][0].label)])
+        for group, members in runs
+    ]
+
+
+def _th(column, label: str, extra: str = "") -> str:
+    css = "num" if column.kind in NUMERIC else ""
+    return f'<th class="{css}" scope="col"{extra}>{escape(label)}</th>'
+
+
+def _head(columns) -> str:
+    groups = column_groups(columns)
+    if all(group is None for group, _ in groups):
+        return "<tr>" + "".join(_th(c, c.label) for c in columns) + "</tr>"
+    top, bottom = [], []
+    for group, members in groups:
+        if group is None:
+            column, label = members[0]
+            top.append(_th(column, label, ' rowspan="2"'))
+        else:
+            top.append(
+                f'<th class="group" scope="colgroup" colspan="{len(members)}">{escape(group)}</th>'
+            )
+            bottom += [_th(column, label) for column, label in members]
+    return f"<tr>{''.join(top)}</tr><tr>{''.join(bottom)}</tr>"
+
+
 def _table(L: Labels, table: Table) -> str:
-    head = "".join(
-        f'<th class="{"num" if c.kind in NUMERIC else ""}" scope="col">{escape(c.label)}</th>'
-        for c in table.columns
-    )
+    head = _head(table.columns)
     shown, left = page_rows(table)
     body = []
     for i in shown:
@@ -61,7 +100,7 @@ def _table(L: Labels, table: Table) -> str:
     note = "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
     return (
         f'<h3 id="t-{table.key}">{escape(table.title)}</h3>'
-        f'<div class="scroll"><table data-table="{table.key}"><thead><tr>{head}</tr></thead>'
+        f'<div class="scroll"><table data-table="{table.key}"><thead>{head}</thead>'
         f"<tbody>{''.join(body)}</tbody></table></div>{note}"
     )
 

@@ -37,6 +37,17 @@ def test_the_report_renders_offline_in_chromium(chromium, report_page):
             assert box and box["width"] > 300 and box["height"] > 100
         tables = {t.get_attribute("data-table") for t in page.locator("table").all()}
         assert {"spend", "budget", "countries", "comparison", "alarms", "backtest"} <= tables
+        # no table needs a horizontal scroll at 1280 px (the budget table's nine money
+        # columns: one spanning header per table over short "mean / 80 % / 95 %" ones)
+        too_wide = page.evaluate(
+            """() => [...document.querySelectorAll('table')]
+                .filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)
+                .map(t => t.dataset.table + ': ' + t.scrollWidth + ' > '
+                          + t.parentElement.clientWidth)"""
+        )
+        assert too_wide == [], too_wide
+        groups = page.locator('table[data-table="budget"] th.group').all_inner_texts()
+        assert groups == ["Barème 2025", "Barème 2026", "2026 − 2025"], groups
         # the budget total row as the reader sees it: the 2026 mean in French format
         total = page.locator('table[data-table="budget"] tr.emphasis td').all_inner_texts()
         assert total[0].startswith("Total") and total[4].endswith("€")
