@@ -120,7 +120,10 @@ def build_report(
         draws=L.number(draws or 0),
     )
     if generated_at:
-        subtitle += " · " + L("generated", at=generated_at, db=source)
+        if source:
+            subtitle += " · " + L("generated", at=generated_at, db=source)
+        else:  # a report written from a connection alone: no file name to give
+            subtitle += " · " + L("generated_no_source", at=generated_at)
     return Report(month, lang, L("title"), subtitle, facts, sections, L("footnote"), warnings)
 
 

@@ -30,6 +30,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Gemaakt op {at} uit {db}",
         "Produit le {at} à partir de {db}",
     ),
+    "generated_no_source": ("Generated {at}", "Gemaakt op {at}", "Produit le {at}"),
     "footnote": (
         "Counts below 5 per country are shown as <5; a value hidden so that such a count "
         "cannot be derived is shown as x; hidden rows are pooled in 'other countries', so "

@@ -296,3 +296,11 @@ def test_pdf_pages_are_rendered_for_the_eye_review(files, lang):
         image.save(artefact_path(f"report-{lang}-p{number:02d}.png"))
         fills.append(round(_filled_height(image), 2))
     assert min(fills) > 0.05, fills
+
+
+def test_a_report_written_without_a_source_names_none(files):
+    """write_report from a connection alone (no warehouse file name): the subtitle says
+    when it was made and stops there, not "… from " with nothing after it."""
+    en, fr = files["en"].report.subtitle, files["fr"].report.subtitle
+    assert "Generated " in en and not en.rstrip().endswith("from"), en
+    assert "Produit le " in fr and not fr.rstrip().endswith("à partir de"), fr
