@@ -42,23 +42,20 @@ figcaption { color: var(--muted); font-size: 12px; }
 """
 
 
-def column_groups(columns) -> list[tuple[str | None, list[tuple[object, str]]]]:
-    """Runs of adjacent columns whose labels share a ``"group: "`` prefix (at least two),
-    as ``(group, [(column, sub-label)])``; other columns are runs of one with group
-    ``None``. A table of nine "Table 2025: 80 %"-style columns then has a short header
-    per column under one spanning header per table, and fits the page."""
-    runs: list[tuple[str | None, list[tuple[object, str]]]] = []
+def column_groups(columns) -> list[tuple[str | None, list]]:
+    """Runs of adjacent columns whose labels share a ``"group: "`` prefix (at least two)
+    as ``(group, columns)``; every other column is ``(None, [column])``. A table of nine
+    "Table 2025: 80 %"-style columns then has a short header per column under one
+    spanning header per table, and fits the page."""
+    runs: list[tuple[str | None, list]] = []
     for column in columns:
-        group, sep, sub = column.label.partition(": ")
+        group, sep, _ = column.label.partition(": ")
         if sep and runs and runs[-1][0] == group:
-            runs[-1][1].append((column, sub))
+            runs[-1][1].append(column)
         else:
-            runs.append((group if sep else None, [(column, sub if sep else column.label)]))
+            runs.append((group if sep else None, [column]))
     # a prefix on one column alone is no group: that column keeps its whole label
-    return [
-        (group, members) if len(members) > 1 else (None, [(members[0][0], members[0][0].label)])
-        for group, members in runs
-    ]
+    return [(group if len(members) > 1 else None, members) for group, members in runs]
 
 
 def _th(column, label: str, extra: str = "") -> str:
@@ -73,13 +70,12 @@ def _head(columns) -> str:
     top, bottom = [], []
     for group, members in groups:
         if group is None:
-            column, label = members[0]
-            top.append(_th(column, label, ' rowspan="2"'))
+            top.append(_th(members[0], members[0].label, ' rowspan="2"'))
         else:
             top.append(
                 f'<th class="group" scope="colgroup" colspan="{len(members)}">{escape(group)}</th>'
             )
-            bottom += [_th(column, label) for column, label in members]
+            bottom += [_th(c, c.label.partition(": ")[2]) for c in members]
     return f"<tr>{''.join(top)}</tr><tr>{''.join(bottom)}</tr>"
 
 
