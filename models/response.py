@@ -89,7 +89,12 @@ _HALF = 0.5  # added to both sums of an event's log ratio (empty windows)
 
 class NotIdentifiedError(ValueError):
     """The support did not vary in a way the model can tell from common shocks and
-    country levels: there is no evidence for an elasticity."""
+    country levels: there is no evidence for an elasticity. ``reason``: a stable code
+    for the why (reports translate it; the message is English)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -285,7 +290,8 @@ def estimate_response(
         raise NotIdentifiedError(
             "support never changed differently across countries (no change, or every "
             "country's support changed by the same proportion in the same month): an "
-            "elasticity cannot be told apart from common month effects"
+            "elasticity cannot be told apart from common month effects",
+            reason="no_relative_change",
         )
 
     fit_c, fit_m = np.nonzero(keep)

@@ -84,7 +84,7 @@ def estimate_volume_response(
     first_month: int,
     dossiers: np.ndarray,
     templates: Templates,
-) -> tuple[ResponseEstimate | None, str]:
+) -> tuple[ResponseEstimate | None, NotIdentifiedError | None]:
     """The elasticity from the history (its last ``RESPONSE_HISTORY_MONTHS``), or None
     and why when the history cannot tell it."""
     n_months = dossiers.shape[1]
@@ -97,8 +97,8 @@ def estimate_volume_response(
             countries, first, dossiers[:, skip:], support, support_floor=SUPPORT_FLOOR_EUR
         )
     except NotIdentifiedError as exc:
-        return None, str(exc)
-    return estimate, ""
+        return None, exc
+    return estimate, None
 
 
 def build_budget_bands(
@@ -181,7 +181,7 @@ def build_budget_bands(
     if write:
         _write_bands(con, bands)
         replace_table(con, "volume_response", _response_frame(estimate, why, month_of(origin)))
-        events = estimate.event_table() if estimate else pl.DataFrame({"note": [why]})
+        events = estimate.event_table() if estimate else pl.DataFrame({"note": [str(why)]})
         replace_table(con, "volume_response_events", events)
         replace_table(con, "volume_response_support", pl.DataFrame(support_rows))
     return bands
@@ -200,11 +200,20 @@ def _write_bands(con: duckdb.DuckDBPyConnection, bands: pl.DataFrame) -> None:
         con.execute(BANDS_SQL.format(money=money))
 
 
-def _response_frame(estimate: ResponseEstimate | None, why: str, origin: date) -> pl.DataFrame:
-    """One row: the elasticity, its errors and intervals, the evidence, the warnings."""
+def _response_frame(
+    estimate: ResponseEstimate | None, why: NotIdentifiedError | None, origin: date
+) -> pl.DataFrame:
+    """One row: the elasticity, its errors and intervals, the evidence, the warnings;
+    or, when there is none, why (in English, and as a code the report translates)."""
     if estimate is None:
         return pl.DataFrame(
-            {"origin": [origin], "identified": [False], "note": [why]},
+            {
+                "origin": [origin],
+                "identified": [False],
+                "note": [str(why)],
+                "reason": [why.reason if why else None],
+            },
+            schema_overrides={"reason": pl.String},
         )
     return pl.DataFrame(
         [

@@ -21,8 +21,12 @@ from pipelines.warehouse import connect, registered
 def build_demo_warehouse(
     folder: Path, seed: int = 0, scale: float = 1.0, surges: Sequence[Surge] = DEFAULT_SURGES
 ) -> Path:
-    """Write the demo extracts under ``folder`` and load them into
-    ``folder / "demo.duckdb"``; returns the database path."""
+    """Write the demo extracts under ``folder`` and load them into a new
+    ``folder / "demo.duckdb"``; returns the database path. An existing one is refused:
+    loading again would append every person a second time."""
+    db = folder / "demo.duckdb"
+    if db.exists():
+        raise FileExistsError(f"{db} exists: build the demo warehouse into a new folder")
     paths = write_demo_extracts(
         folder / "extracts",
         seed=seed,
@@ -34,7 +38,6 @@ def build_demo_warehouse(
     persons = pl.concat([pl.read_parquet(p) for p in paths], how="vertical_relaxed").unique(
         ["dossier_id", "person_id"], keep="last", maintain_order=True
     )
-    db = folder / "demo.duckdb"
     with connect(db) as con:
         insert_typed_persons(con, persons, "demo")
     return db

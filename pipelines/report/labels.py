@@ -319,6 +319,17 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "Uit de geschiedenis kon geen volumereactie worden geschat: {why}",
         "Aucune réaction des inscriptions n'a pu être estimée : {why}",
     ),
+    "why_no_relative_change": (
+        "support never changed differently across countries (no change, or every "
+        "country's support changed by the same proportion in the same month): an "
+        "elasticity cannot be told apart from common month effects",
+        "de steun veranderde nooit verschillend tussen landen (geen verandering, of de "
+        "steun van elk land veranderde in dezelfde maand in dezelfde verhouding): een "
+        "elasticiteit valt niet te onderscheiden van gemeenschappelijke maandeffecten",
+        "l'aide n'a jamais changé différemment d'un pays à l'autre (aucun changement, ou "
+        "l'aide de chaque pays a changé dans la même proportion le même mois) : une "
+        "élasticité ne peut être distinguée des effets communs du mois",
+    ),
     "note_bridge": (
         "Volume: the change in dossiers at {year0}'s cost per dossier; mix: next year's "
         "dossiers under {year0}'s table against that cost; price: the table of {year1} "
@@ -353,6 +364,8 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "c_t2025": ("2025 table", "Tabel 2025", "Barème 2025"),
     "c_t2026": ("2026 table", "Tabel 2026", "Barème 2026"),
     "c_diff": ("2026 − 2025", "2026 − 2025", "2026 − 2025"),
+    "continued": ("continued", "vervolg", "suite"),
+    "c_vs_2025": ("Difference from 2025", "Verschil met 2025", "Écart par rapport à 2025"),
     "c_description": ("Description", "Omschrijving", "Description"),
     "c_table": ("Table", "Tabel", "Barème"),
     "c_mean": ("Mean", "Gemiddelde", "Moyenne"),
@@ -469,6 +482,7 @@ TEXT: dict[str, tuple[str, str, str]] = {
         "{month} (partiel, jusqu'au {to})",
     ),
     "r_other": ("other countries", "andere landen", "autres pays"),
+    "n_countries": ("{n} countries", "{n} landen", "{n} pays"),
     "actual": ("actual", "werkelijk", "observé"),
     "note_pool_intervals": (
         "Intervals are per row; they do not add up (the pooled row has none).",
@@ -625,6 +639,11 @@ TEXT: dict[str, tuple[str, str, str]] = {
     "grp_other visa-free": ("other visa-free", "andere visumvrije", "autres sans visa"),
     "grp_other visa-required": ("other visa-required", "andere visumplichtige", "autres avec visa"),
     "grp_total": ("total", "totaal", "total"),
+    "note_no_quarantine": (
+        "No row was quarantined.",
+        "Geen enkele rij werd in quarantaine geplaatst.",
+        "Aucune ligne n'a été mise en quarantaine.",
+    ),
     "note_quarantine": (
         "One line per rule broken (a row may break several), in the rules' own wording (English), quoted values left out.",
         "Eén lijn per geschonden regel (een rij kan er meerdere schenden), in de eigen formulering van de regels (Engels), zonder geciteerde waarden.",

@@ -30,6 +30,7 @@ class _Document(FPDF):
         self.set_title(f"{report.title} – {report.month:%Y-%m}")
         self.set_lang(report.lang)
         self.set_creator("reab")
+        self.unplanned_breaks: list[str] = []  # tables fpdf2 broke where we did not plan
 
     def footer(self):
         self.set_y(-10)
@@ -42,10 +43,13 @@ class _Document(FPDF):
 MIN_SIZE = 5.0  # pt: a table's font shrinks down to this before a number could break
 KEEP = 3  # rows: a table's title never ends a page with fewer, and no page holds fewer
 WHOLE = 10  # rows: a table this short moves to the next page whole rather than split
-SLACK = 0.6  # mm: kept free per width and per row against rounding in fpdf2's layout
+SLACK = 0.6  # mm: kept free per column width against rounding in fpdf2's line breaks
+ROW_SLACK = 0.02  # mm per row: fpdf2 draws a row exactly lines × line height
 TEXT_WIDTH = 80.0  # mm: a text column wider than this wraps (at spaces)
 CHART_HEIGHT, CHART_MIN = 95.0, 70.0  # mm
 HEADER_WIDTH = 24.0  # mm: a header wraps (at spaces) rather than widen its column beyond
+LAST_PAGE_FILL = 0.35  # a table ending its section leaves no last page filled less
+SHRINK = 1.0  # pt: how much smaller its font may get to end one page earlier instead
 
 
 @dataclass
@@ -55,16 +59,21 @@ class _Layout:
     texts: list[list[str]]  # per shown row, per column
 
 
-def _layout(pdf: FPDF, L: Labels, table: Table, rows: list[int]) -> _Layout:
+def _layout(
+    pdf: FPDF, L: Labels, table: Table, rows: list[int], largest: float | None = None
+) -> _Layout:
     """Column widths by content: a number (the whole cell: ``1,234 – 5,678`` too) is
     never broken, nor a word; text wraps at spaces only. When the narrowest such widths
     do not fit the page, the table's font shrinks (down to ``MIN_SIZE``); room left over
-    goes to the columns that would wrap, then to all in proportion."""
+    goes to the columns that would wrap, then to all in proportion. ``largest``: a
+    font size not to exceed."""
     texts = [
         [cell_text(L, c, v) for c, v in zip(table.columns, table.rows[i], strict=True)]
         for i in rows
     ]
     size = 7.0 if len(table.columns) <= 9 else 6.0
+    if largest is not None:
+        size = max(MIN_SIZE, min(size, largest))
     room = pdf.epw
     while True:
         need, want = _column_widths(pdf, table, texts, size, rows)
@@ -123,14 +132,36 @@ def _row_height(pdf: FPDF, layout: _Layout, texts: list[str], bold: bool) -> flo
     pdf.set_font("dejavu", "B" if bold else "", layout.size)
     height = layout.size * 0.5
     lines = max(_lines(pdf, w, height, t) for w, t in zip(layout.widths, texts, strict=True))
-    return lines * height + SLACK
+    return lines * height + ROW_SLACK
+
+
+def _clipped(
+    pdf: FPDF, layout: _Layout, texts: list[str], bold: bool, room: float, sheet: str
+) -> list[str]:
+    """A row that would be taller than a page, its longest texts cut at a space (with
+    "…" and where the whole text is) until it fits: a page never breaks inside a row."""
+    texts = list(texts)
+    mark = f" … (XLSX: {sheet})"
+    while _row_height(pdf, layout, texts, bold) > room:
+        pdf.set_font("dejavu", "B" if bold else "", layout.size)
+        height = layout.size * 0.5
+        lines = [_lines(pdf, w, height, t) for w, t in zip(layout.widths, texts, strict=True)]
+        j = max(range(len(texts)), key=lambda c: lines[c])
+        words = texts[j].removesuffix(mark).split(" ")
+        fit = max(1, int(len(words) * room / (lines[j] * height)) - 1)
+        if fit >= len(words):
+            fit = len(words) - 1
+        if fit < 1:  # one word taller than the page: nothing left to cut
+            break
+        texts[j] = " ".join(words[:fit]) + mark
+    return texts
 
 
 def _chunks(heights: list[float], heading: float, first: float, page: float) -> list[int]:
     """How many rows go on each page: as many as fit, but the first page (after the
     title) holds ``KEEP`` rows or the whole table moves on (``first`` < 0), and the last
     page holds ``KEEP`` rows too (taken from the page before). ``first``, ``page``: the
-    room on this page and on a fresh one."""
+    room on this page and on a fresh one (a continued title above the rows)."""
     n = len(heights)
     counts, room, k = [], first, 0
     while k < n:
@@ -150,6 +181,24 @@ def _chunks(heights: list[float], heading: float, first: float, page: float) -> 
     return counts
 
 
+def _fill_last_page(
+    counts: list[int], heights: list[float], heading: float, page: float
+) -> list[int]:
+    """Rows moved from the page before onto the last one until the last page is
+    ``LAST_PAGE_FILL`` full (or the page before would be emptier than the last)."""
+    counts = list(counts)
+    if len(counts) < 2:
+        return counts
+
+    def last_height() -> float:
+        return heading + sum(heights[len(heights) - counts[-1] :])
+
+    while last_height() < LAST_PAGE_FILL * page and counts[-2] > max(KEEP, counts[-1] + 1):
+        counts[-2] -= 1
+        counts[-1] += 1
+    return counts
+
+
 @dataclass
 class _Measured:
     shown: list[int]
@@ -159,50 +208,107 @@ class _Measured:
     notes: list[str]
     after: float
     title: float
+    continued: float  # the title repeated (continued) on the pages after a break
 
     @property
     def height(self) -> float:
         return self.title + self.heading + sum(self.heights)
 
 
-def _measure(pdf: FPDF, L: Labels, table: Table, tail: float = 0.0) -> _Measured:
+def _continued(L: Labels, table: Table) -> str:
+    return f"{table.title} ({L('continued')})"
+
+
+def _measure(
+    pdf: FPDF, L: Labels, table: Table, tail: float = 0.0, largest: float | None = None
+) -> _Measured:
     shown, left = page_rows(table)
-    layout = _layout(pdf, L, table, shown)
+    layout = _layout(pdf, L, table, shown, largest)
     heading = _row_height(pdf, layout, [c.label for c in table.columns], bold=True)
-    heights = [
-        _row_height(pdf, layout, layout.texts[k], bold=i in table.emphasis)
-        for k, i in enumerate(shown)
-    ]
     notes = [table.note] if table.note else []
     if left:
         notes.append(f"… +{left} (XLSX: {table.sheet})")
     pdf.set_font("dejavu", "", 7)
     after = sum(4 * _lines(pdf, pdf.epw, 4, note) for note in notes) + 3 + tail
-    if heights:
-        heights[-1] += after  # the notes stay with the last rows
     pdf.set_font("dejavu", "B", 9)
     title = 5 * _lines(pdf, pdf.epw, 5, table.title)
-    return _Measured(shown, layout, heading, heights, notes, after, title)
+    continued = 5 * _lines(pdf, pdf.epw, 5, _continued(L, table))
+    room = pdf.page_break_trigger - pdf.t_margin - max(title, continued) - heading - after
+    heights = []
+    for k, i in enumerate(shown):
+        bold = i in table.emphasis
+        if _row_height(pdf, layout, layout.texts[k], bold) > room:
+            layout.texts[k] = _clipped(pdf, layout, layout.texts[k], bold, room, table.sheet)
+        heights.append(_row_height(pdf, layout, layout.texts[k], bold))
+    if heights:
+        heights[-1] += after  # the notes stay with the last rows
+    return _Measured(shown, layout, heading, heights, notes, after, title, continued)
 
 
-def _table(pdf: _Document, L: Labels, table: Table, tail: float = 0.0) -> None:
-    """A table after its title; ``tail``: the height of what must end on its last page
-    (the notes, and the footnote after the last table)."""
-    m = _measure(pdf, L, table, tail)
-    shown, layout, heading, heights, notes = m.shown, m.layout, m.heading, m.heights, m.notes
-    after, title = m.after, m.title
-    page = pdf.page_break_trigger - pdf.t_margin - title
-    first = pdf.page_break_trigger - pdf.y - title
+@dataclass
+class _Plan:
+    measured: _Measured
+    counts: list[int]  # rows per page
+    new_page: bool  # the title starts a fresh page
+
+
+def _plan(pdf: FPDF, L: Labels, table: Table, tail: float, largest: float | None = None) -> _Plan:
+    """Where the table's rows go from the current position: the title with at least
+    ``KEEP`` rows, a short table whole, no page with fewer than ``KEEP`` rows."""
+    m = _measure(pdf, L, table, tail, largest)
+    top = pdf.page_break_trigger - pdf.t_margin
+    page, first = top - m.continued, pdf.page_break_trigger - pdf.y - m.title
     fresh = pdf.y <= pdf.t_margin + 1
-    counts = _chunks(heights, heading, first, page)
-    whole = heading + sum(heights) <= page and len(shown) <= WHOLE
+    counts = _chunks(m.heights, m.heading, first, page)
+    whole = m.heading + sum(m.heights) <= top - m.title and len(m.shown) <= WHOLE
     if not fresh and (
-        (counts and counts[0] < min(KEEP, len(shown))) or (len(counts) > 1 and whole)
+        (counts and counts[0] < min(KEEP, len(m.shown))) or (len(counts) > 1 and whole)
     ):
+        return _Plan(m, _chunks(m.heights, m.heading, top - m.title, page), True)
+    if not counts and m.heading + m.after > first and not fresh:
+        return _Plan(m, counts, True)
+    return _Plan(m, counts, False)
+
+
+def _last_page_fill(plan: _Plan, page: float) -> float:
+    m = plan.measured
+    if not plan.counts:
+        return 1.0
+    rows = m.heights[len(m.heights) - plan.counts[-1] :]
+    return (m.continued + m.heading + sum(rows)) / page
+
+
+def _ending_plan(pdf: FPDF, L: Labels, table: Table, tail: float) -> _Plan:
+    """For a table that ends its section (what follows starts a new page): when its last
+    page would be under ``LAST_PAGE_FILL`` full, a font up to ``SHRINK`` pt smaller if
+    that ends the table a page earlier; else rows moved onto the last page."""
+    plan = _plan(pdf, L, table, tail)
+    page = pdf.page_break_trigger - pdf.t_margin
+    if len(plan.counts) < 2 or _last_page_fill(plan, page) >= LAST_PAGE_FILL:
+        return plan
+    size = plan.measured.layout.size
+    while size - 0.5 >= max(MIN_SIZE, plan.measured.layout.size - SHRINK):
+        size -= 0.5
+        smaller = _plan(pdf, L, table, tail, largest=size)
+        if len(smaller.counts) < len(plan.counts):
+            return smaller
+    m = plan.measured
+    counts = _fill_last_page(plan.counts, m.heights, m.heading, page - m.continued)
+    return _Plan(m, counts, plan.new_page)
+
+
+def _table(
+    pdf: _Document, L: Labels, table: Table, tail: float = 0.0, ends_page: bool = False
+) -> None:
+    """A table after its title; ``tail``: the height of what must end on its last page
+    (the notes, and the footnote after the last table); ``ends_page``: what follows it
+    starts a new page."""
+    plan = _ending_plan(pdf, L, table, tail) if ends_page else _plan(pdf, L, table, tail)
+    m, counts = plan.measured, plan.counts
+    layout, notes = m.layout, m.notes
+    if plan.new_page:
         pdf.add_page()  # the title goes with its first rows, a short table stays whole
-        counts = _chunks(heights, heading, page, page)
-    if not counts and heading + after > first and not fresh:
-        pdf.add_page()
+    start_page = pdf.page
     pdf.set_font("dejavu", "B", 9)
     pdf.multi_cell(0, 5, table.title, new_x="LMARGIN", new_y="NEXT")
     align = ["RIGHT" if c.kind in NUMERIC else "LEFT" for c in table.columns]
@@ -211,6 +317,8 @@ def _table(pdf: _Document, L: Labels, table: Table, tail: float = 0.0) -> None:
     for n, count in enumerate(counts or [0]):
         if n:
             pdf.add_page()
+            pdf.set_font("dejavu", "B", 9)
+            pdf.multi_cell(0, 5, _continued(L, table), new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("dejavu", "", layout.size)
         with pdf.table(
             col_widths=layout.widths,
@@ -224,7 +332,7 @@ def _table(pdf: _Document, L: Labels, table: Table, tail: float = 0.0) -> None:
         ) as pdf_table:
             pdf_table.row([c.label for c in table.columns])
             for k in range(start, start + count):
-                style = bold if shown[k] in table.emphasis else None
+                style = bold if m.shown[k] in table.emphasis else None
                 pdf_table.row(layout.texts[k], style=style)
         start += count
     pdf.set_text_color(*MUTED)
@@ -233,9 +341,30 @@ def _table(pdf: _Document, L: Labels, table: Table, tail: float = 0.0) -> None:
         pdf.multi_cell(0, 4, note, new_x="LMARGIN", new_y="NEXT")
     pdf.set_text_color(0, 0, 0)
     pdf.ln(3)
+    if pdf.page != start_page + max(len(counts), 1) - 1:
+        pdf.unplanned_breaks.append(table.key)
+
+
+def _section_height(pdf: FPDF, L: Labels, section, tail: float) -> float:
+    """The height of a whole section (title, intro, charts at full size, tables)."""
+    pdf.set_font("dejavu", "B", 13)
+    height = 7 * _lines(pdf, pdf.epw, 7, section.title) + 2
+    pdf.set_font("dejavu", "", 8.5)
+    height += 4.5 * _lines(pdf, pdf.epw, 4.5, section.intro)
+    height += len(section.charts) * (CHART_HEIGHT + 2)
+    for k, table in enumerate(section.tables):
+        last = k == len(section.tables) - 1
+        height += _measure(pdf, L, table, tail if last else 0.0).height
+    return height + 4  # the gap above the section
 
 
 def render_pdf(report: Report) -> bytes:
+    return bytes(render_document(report).output())
+
+
+def render_document(report: Report) -> _Document:
+    """The laid-out document (``render_pdf`` gives its bytes). A section starts a new
+    page unless the whole section fits below what the page holds so far."""
     L = Labels(report.lang)
     pdf = _Document(report)
     pdf.add_page()
@@ -263,8 +392,15 @@ def render_pdf(report: Report) -> bytes:
             facts.row([label, value])
     pdf.set_font("dejavu", "", 7)
     footnote = 4 * _lines(pdf, pdf.epw, 4, report.footnote)
+    cover = True  # the first page holds the headline facts alone
     for number, section in enumerate(report.sections, 1):
-        pdf.add_page()
+        final = number == len(report.sections)
+        tail = footnote if final else 0.0
+        if cover or _section_height(pdf, L, section, tail) > pdf.page_break_trigger - pdf.y:
+            pdf.add_page()
+        else:
+            pdf.ln(4)
+        cover = False
         pdf.start_section(section.title)
         pdf.set_font("dejavu", "B", 13)
         pdf.set_text_color(*ACCENT)
@@ -290,9 +426,9 @@ def render_pdf(report: Report) -> bytes:
             )
             pdf.ln(2)
         for k, table in enumerate(section.tables):
-            last = number == len(report.sections) and k == len(section.tables) - 1
-            _table(pdf, L, table, tail=footnote if last else 0.0)
+            last = k == len(section.tables) - 1
+            _table(pdf, L, table, tail=tail if last else 0.0, ends_page=last)
     pdf.set_font("dejavu", "", 7)
     pdf.set_text_color(*MUTED)
     pdf.multi_cell(0, 4, report.footnote, new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())
+    return pdf

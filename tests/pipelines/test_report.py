@@ -466,3 +466,21 @@ def test_the_pdf_is_the_same_report(english):
     assert f"{total[2]:,}" in flat  # the persons total, as on the page
     if any(cell == "<5" for row in comparison.rows for cell in row):
         assert "<5" in flat
+
+
+def test_the_pooled_top_countries_row_says_how_many_countries_it_holds(english, built_warehouse):
+    """The "other countries" row names its size in words ("85 countries"), not a bare
+    number in the name column that reads like a count of dossiers: every forecast
+    country is either shown or in the pool."""
+    table = english.report.table("countries")
+    pooled = next(r for r in table.rows if r[0] == "other countries")
+    shown = [r for r in table.rows if r[0] not in ("other countries", "Total")]
+    with connect(built_warehouse, read_only=True) as con:
+        forecast = scalar(
+            con,
+            """SELECT count(DISTINCT key) FROM budget_forecast WHERE level = 'country'
+               AND year = (SELECT max(year) FROM budget_forecast)""",
+        )
+    count, word = pooled[1].split()
+    assert word == "countries", pooled
+    assert int(count) == forecast - len(shown) > 0

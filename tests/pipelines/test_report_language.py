@@ -154,3 +154,33 @@ def test_the_dutch_says_vastleggingen_and_every_text_has_three_languages():
     assert "ngagement" not in dutch and "inschrijvende" not in dutch
     assert "vastleggingen" in dutch.lower()
     assert all(len(t) == 2 and all(t) for t in AUTHORED.values())
+
+
+def test_a_response_that_cannot_be_estimated_is_explained_in_every_language(
+    built_warehouse, tmp_path
+):
+    """When the history cannot tell an elasticity, the bands' note gives the model's
+    reason in the report's language (the model's message itself is English)."""
+    from datetime import date
+
+    import numpy as np
+
+    from models.response import NotIdentifiedError, estimate_response
+    from pipelines.bands import _response_frame
+    from pipelines.warehouse import replace_table
+
+    with pytest.raises(NotIdentifiedError) as raised:  # the same support everywhere
+        estimate_response(["AAA", "BBB"], 2025 * 12, np.ones((2, 6)), np.full((2, 6), 900.0))
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(built_warehouse.read_bytes())
+    with connect(db) as con:
+        replace_table(
+            con, "volume_response", _response_frame(None, raised.value, date(2026, 11, 1))
+        )
+        notes = {
+            lang: build_report(con, lang=lang).table("bands").note for lang in ("en", "nl", "fr")
+        }
+    assert str(raised.value) in notes["en"]
+    for lang in ("nl", "fr"):
+        assert TEXT["why_no_relative_change"][("nl", "fr").index(lang) + 1] in notes[lang]
+        assert not english_in(notes[lang], [], DUTCH if lang == "nl" else set()), notes[lang]

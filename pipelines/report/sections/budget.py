@@ -6,6 +6,7 @@ import polars as pl
 
 from models.disclosure import OTHER, protect_counts
 from pipelines.report import charts
+from pipelines.report.labels import TEXT
 from pipelines.report.model import HIDDEN, Column, Section, Table
 from pipelines.report.sections.common import (
     LINES,
@@ -69,8 +70,8 @@ def budget_section(ctx: Context) -> tuple[Section, dict]:
             Column("mean", L("c_mean"), "eur"),
             Column("range80", "80 %", "eur_range"),
             Column("range95", "95 %", "eur_range"),
-            Column("diff", f"− 2025: {L('c_mean')}", "eur"),
-            Column("diff80", "− 2025: 80 %", "eur_range"),
+            Column("diff", f"{L('c_vs_2025')}: {L('c_mean')}", "eur"),
+            Column("diff80", f"{L('c_vs_2025')}: 80 %", "eur_range"),
         ],
         [_table_row(cells, t, _descriptions(L)) for t in tables],
     )
@@ -207,8 +208,10 @@ def _response_note(ctx: Context) -> str | None:
         return None
     row = query_frame(ctx.con, "SELECT * FROM volume_response").row(0, named=True)
     if not row["identified"]:
-        # the model's reason is English: shown in the English report only
-        why = row["note"] if ctx.L.lang == "en" else "volume_response"
+        # the model's message is English: other languages get its reason translated
+        # (a reason code the labels do not know: the English message as recorded)
+        key = f"why_{row.get('reason')}"
+        why = ctx.L(key) if key in TEXT else row["note"]
         return ctx.L("note_no_response", why=why)
     in_force = query_frame(ctx.con, "SELECT any_value(in_force) AS t FROM budget_bands")["t"][0]
     return ctx.L(
@@ -372,7 +375,7 @@ def countries_section(ctx: Context) -> Section:
     if rest.height:
         pooled = HIDDEN if hidden_total else count_or_small(int(rest["dossiers_12m"].sum()))
         rows.append(
-            (L("r_other"), f"{rest.height}", pooled)
+            (L("r_other"), L("n_countries", n=rest.height), pooled)
             + (float(rest["dossiers_forecast"].sum()),)
             + (dsum(rest["mean_2025"]), dsum(rest["mean_2026"]), None, dsum(rest["diff"]))
         )

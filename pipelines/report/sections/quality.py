@@ -65,7 +65,7 @@ def quality_section(ctx: Context) -> tuple[Section, tuple[int, int]]:
         [Column("rule", L("c_rule_reason")), Column("rows", L("c_rows"), "count")],
         [tuple(r) for r in reasons.iter_rows()],
         page_rows=PAGE_ROWS,
-        note=L("note_quarantine") if reasons.height else None,
+        note=L("note_quarantine") if reasons.height else L("note_no_quarantine"),
     )
     section = Section("quality", L("s_quality"), L("s_quality_intro"), [files_table, reasons_table])
     return section, (quarantined, read)
