@@ -31,6 +31,9 @@ class _Document(FPDF):
         self.set_lang(report.lang)
         self.set_creator("reab")
         self.unplanned_breaks: list[str] = []  # tables fpdf2 broke where we did not plan
+        # a table's measures (they do not depend on where it lands): the section's fit,
+        # the chart's size and the table's own plan measure it once
+        self.measured: dict[tuple[int, float, float | None], _Measured] = {}
 
     def footer(self):
         self.set_y(-10)
@@ -128,11 +131,14 @@ def _lines(pdf: FPDF, width: float, height: float, text: str) -> int:
     return len(pdf.multi_cell(width, height, text, dry_run=True, output="LINES"))
 
 
-def _row_height(pdf: FPDF, layout: _Layout, texts: list[str], bold: bool) -> float:
+def _cell_lines(pdf: FPDF, layout: _Layout, texts: list[str], bold: bool) -> list[int]:
     pdf.set_font("dejavu", "B" if bold else "", layout.size)
     height = layout.size * 0.5
-    lines = max(_lines(pdf, w, height, t) for w, t in zip(layout.widths, texts, strict=True))
-    return lines * height + ROW_SLACK
+    return [_lines(pdf, w, height, t) for w, t in zip(layout.widths, texts, strict=True)]
+
+
+def _row_height(pdf: FPDF, layout: _Layout, texts: list[str], bold: bool) -> float:
+    return max(_cell_lines(pdf, layout, texts, bold)) * layout.size * 0.5 + ROW_SLACK
 
 
 def _clipped(
@@ -143,12 +149,10 @@ def _clipped(
     texts = list(texts)
     mark = f" … (XLSX: {sheet})"
     while _row_height(pdf, layout, texts, bold) > room:
-        pdf.set_font("dejavu", "B" if bold else "", layout.size)
-        height = layout.size * 0.5
-        lines = [_lines(pdf, w, height, t) for w, t in zip(layout.widths, texts, strict=True)]
+        lines = _cell_lines(pdf, layout, texts, bold)
         j = max(range(len(texts)), key=lambda c: lines[c])
         words = texts[j].removesuffix(mark).split(" ")
-        fit = max(1, int(len(words) * room / (lines[j] * height)) - 1)
+        fit = max(1, int(len(words) * room / (lines[j] * layout.size * 0.5)) - 1)
         if fit >= len(words):
             fit = len(words) - 1
         if fit < 1:  # one word taller than the page: nothing left to cut
@@ -181,24 +185,6 @@ def _chunks(heights: list[float], heading: float, first: float, page: float) -> 
     return counts
 
 
-def _fill_last_page(
-    counts: list[int], heights: list[float], heading: float, page: float
-) -> list[int]:
-    """Rows moved from the page before onto the last one until the last page is
-    ``LAST_PAGE_FILL`` full (or the page before would be emptier than the last)."""
-    counts = list(counts)
-    if len(counts) < 2:
-        return counts
-
-    def last_height() -> float:
-        return heading + sum(heights[len(heights) - counts[-1] :])
-
-    while last_height() < LAST_PAGE_FILL * page and counts[-2] > max(KEEP, counts[-1] + 1):
-        counts[-2] -= 1
-        counts[-1] += 1
-    return counts
-
-
 @dataclass
 class _Measured:
     shown: list[int]
@@ -220,7 +206,16 @@ def _continued(L: Labels, table: Table) -> str:
 
 
 def _measure(
-    pdf: FPDF, L: Labels, table: Table, tail: float = 0.0, largest: float | None = None
+    pdf: _Document, L: Labels, table: Table, tail: float = 0.0, largest: float | None = None
+) -> _Measured:
+    key = (id(table), tail, largest)
+    if key not in pdf.measured:
+        pdf.measured[key] = _measure_now(pdf, L, table, tail, largest)
+    return pdf.measured[key]
+
+
+def _measure_now(
+    pdf: FPDF, L: Labels, table: Table, tail: float, largest: float | None
 ) -> _Measured:
     shown, left = page_rows(table)
     layout = _layout(pdf, L, table, shown, largest)
@@ -252,7 +247,9 @@ class _Plan:
     new_page: bool  # the title starts a fresh page
 
 
-def _plan(pdf: FPDF, L: Labels, table: Table, tail: float, largest: float | None = None) -> _Plan:
+def _plan(
+    pdf: _Document, L: Labels, table: Table, tail: float, largest: float | None = None
+) -> _Plan:
     """Where the table's rows go from the current position: the title with at least
     ``KEEP`` rows, a short table whole, no page with fewer than ``KEEP`` rows."""
     m = _measure(pdf, L, table, tail, largest)
@@ -270,21 +267,34 @@ def _plan(pdf: FPDF, L: Labels, table: Table, tail: float, largest: float | None
     return _Plan(m, counts, False)
 
 
-def _last_page_fill(plan: _Plan, page: float) -> float:
-    m = plan.measured
-    if not plan.counts:
+def _last_page_fill(m: _Measured, counts: list[int], page: float) -> float:
+    """How full the table's last page is (its continued title, header and rows)."""
+    if not counts:
         return 1.0
-    rows = m.heights[len(m.heights) - plan.counts[-1] :]
-    return (m.continued + m.heading + sum(rows)) / page
+    return (m.continued + m.heading + sum(m.heights[len(m.heights) - counts[-1] :])) / page
 
 
-def _ending_plan(pdf: FPDF, L: Labels, table: Table, tail: float) -> _Plan:
+def _fill_last_page(m: _Measured, counts: list[int], page: float) -> list[int]:
+    """Rows moved from the page before onto the last one until the last page is
+    ``LAST_PAGE_FILL`` full (or the page before would be emptier than the last)."""
+    counts = list(counts)
+    while (
+        len(counts) > 1
+        and _last_page_fill(m, counts, page) < LAST_PAGE_FILL
+        and counts[-2] > max(KEEP, counts[-1] + 1)
+    ):
+        counts[-2] -= 1
+        counts[-1] += 1
+    return counts
+
+
+def _ending_plan(pdf: _Document, L: Labels, table: Table, tail: float) -> _Plan:
     """For a table that ends its section (what follows starts a new page): when its last
     page would be under ``LAST_PAGE_FILL`` full, a font up to ``SHRINK`` pt smaller if
     that ends the table a page earlier; else rows moved onto the last page."""
     plan = _plan(pdf, L, table, tail)
     page = pdf.page_break_trigger - pdf.t_margin
-    if len(plan.counts) < 2 or _last_page_fill(plan, page) >= LAST_PAGE_FILL:
+    if len(plan.counts) < 2 or _last_page_fill(plan.measured, plan.counts, page) >= LAST_PAGE_FILL:
         return plan
     size = plan.measured.layout.size
     while size - 0.5 >= max(MIN_SIZE, plan.measured.layout.size - SHRINK):
@@ -292,9 +302,7 @@ def _ending_plan(pdf: FPDF, L: Labels, table: Table, tail: float) -> _Plan:
         smaller = _plan(pdf, L, table, tail, largest=size)
         if len(smaller.counts) < len(plan.counts):
             return smaller
-    m = plan.measured
-    counts = _fill_last_page(plan.counts, m.heights, m.heading, page - m.continued)
-    return _Plan(m, counts, plan.new_page)
+    return _Plan(plan.measured, _fill_last_page(plan.measured, plan.counts, page), plan.new_page)
 
 
 def _table(
@@ -345,17 +353,21 @@ def _table(
         pdf.unplanned_breaks.append(table.key)
 
 
-def _section_height(pdf: FPDF, L: Labels, section, tail: float) -> float:
-    """The height of a whole section (title, intro, charts at full size, tables)."""
+def _section_fits(pdf: _Document, L: Labels, section, tail: float) -> bool:
+    """Whether the whole section (the gap above it, title, intro, charts at full size,
+    tables) fits below the current position; tables are measured only while it may."""
+    room = pdf.page_break_trigger - pdf.y - 4
     pdf.set_font("dejavu", "B", 13)
     height = 7 * _lines(pdf, pdf.epw, 7, section.title) + 2
     pdf.set_font("dejavu", "", 8.5)
     height += 4.5 * _lines(pdf, pdf.epw, 4.5, section.intro)
     height += len(section.charts) * (CHART_HEIGHT + 2)
     for k, table in enumerate(section.tables):
+        if height > room:
+            return False
         last = k == len(section.tables) - 1
         height += _measure(pdf, L, table, tail if last else 0.0).height
-    return height + 4  # the gap above the section
+    return height <= room
 
 
 def render_pdf(report: Report) -> bytes:
@@ -392,15 +404,13 @@ def render_document(report: Report) -> _Document:
             facts.row([label, value])
     pdf.set_font("dejavu", "", 7)
     footnote = 4 * _lines(pdf, pdf.epw, 4, report.footnote)
-    cover = True  # the first page holds the headline facts alone
     for number, section in enumerate(report.sections, 1):
-        final = number == len(report.sections)
-        tail = footnote if final else 0.0
-        if cover or _section_height(pdf, L, section, tail) > pdf.page_break_trigger - pdf.y:
+        tail = footnote if number == len(report.sections) else 0.0
+        # the first page holds the headline facts alone
+        if number == 1 or not _section_fits(pdf, L, section, tail):
             pdf.add_page()
         else:
             pdf.ln(4)
-        cover = False
         pdf.start_section(section.title)
         pdf.set_font("dejavu", "B", 13)
         pdf.set_text_color(*ACCENT)
